@@ -1,0 +1,50 @@
+"""The ``convexpy`` command: ``serve`` and ``admin-key``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from . import __version__
+from .errors import SchemaError
+from .runtime.loader import ModuleLoadError
+from .settings import add_arguments, resolve
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convexpy", description="A self-hosted backend that speaks the Convex protocol.")
+    parser.add_argument("--version", action="version", version=f"convexpy {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="Run the deployment (API port and site port).")
+    add_arguments(serve)
+    key = commands.add_parser("admin-key", help="Print the admin key for this data folder (or INSTANCE_SECRET).")
+    add_arguments(key, ("data_dir", "instance_name", "instance_secret"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = resolve(args)
+    if args.command == "admin-key":
+        from .server.auth import admin_key, load_instance_secret
+
+        print(admin_key(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret)))
+        return 0
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .server.serve import serve
+
+    try:
+        asyncio.run(serve(settings))
+    except (ModuleLoadError, SchemaError) as error:
+        print(f"convexpy: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Read sets: the index intervals a transaction's result depends on.
+
+A transaction records intervals of index keyspace, not rows. A range scan
+records the part of the range it actually walked, so an insert anywhere in
+that part (a phantom) conflicts too. ``db.get`` records a one-key interval.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Iterable
+
+MAX_READ_INTERVALS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Keys ``k`` with ``lower <= k < upper``; ``upper`` None is unbounded."""
+
+    lower: bytes
+    upper: bytes | None
+
+    def contains(self, key: bytes) -> bool:
+        return self.lower <= key and (self.upper is None or key < self.upper)
+
+
+def point(key: bytes) -> Interval:
+    """The interval holding exactly ``key``."""
+    return Interval(key, key + b"\x00")
+
+
+@dataclass(slots=True)
+class ReadSet:
+    intervals: dict[int, list[Interval]] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, index_id: int, interval: Interval) -> None:
+        if interval.upper is not None and interval.upper <= interval.lower:
+            return
+        self.intervals.setdefault(index_id, []).append(interval)
+        self.count += 1
+
+    def overlaps(self, written: Iterable[tuple[int, bytes]]) -> bool:
+        """True if any written ``(index_id, key)`` lies in a recorded interval."""
+        for index_id, key in written:
+            intervals = self.intervals.get(index_id)
+            if intervals and any(interval.contains(key) for interval in intervals):
+                return True
+        return False
+
+    def merge(self, other: "ReadSet") -> None:
+        for index_id, intervals in other.intervals.items():
+            self.intervals.setdefault(index_id, []).extend(intervals)
+        self.count += other.count
+
+
+class SortedKeys:
+    """A commit's written keys, grouped and sorted per index for fast interval checks."""
+
+    __slots__ = ("by_index",)
+
+    def __init__(self, written: Iterable[tuple[int, bytes]]):
+        self.by_index: dict[int, list[bytes]] = {}
+        for index_id, key in written:
+            self.by_index.setdefault(index_id, []).append(key)
+        for keys in self.by_index.values():
+            keys.sort()
+
+    def intersects(self, read_set: ReadSet) -> bool:
+        for index_id, intervals in read_set.intervals.items():
+            keys = self.by_index.get(index_id)
+            if not keys:
+                continue
+            for interval in intervals:
+                position = bisect.bisect_left(keys, interval.lower)
+                if position < len(keys) and (interval.upper is None or keys[position] < interval.upper):
+                    return True
+        return False
+
+    def pairs(self) -> Iterable[tuple[int, bytes]]:
+        for index_id, keys in self.by_index.items():
+            for key in keys:
+                yield index_id, key

@@ -1,0 +1,48 @@
+"""The write log: recent commits' written keys, in commit order.
+
+Every replica keeps one, fed by its own commits and by the commit log in
+PostgreSQL. OCC validation asks it "did anything written after my snapshot
+touch what I read?"; subscriptions will ask it which queries to re-run.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from .readset import ReadSet, SortedKeys
+
+
+@dataclass(slots=True)
+class LogEntry:
+    ts: int
+    keys: SortedKeys
+
+
+class WriteLog:
+    def __init__(self, start_ts: int, max_entries: int = 100_000):
+        self.entries: deque[LogEntry] = deque()
+        self.start_ts = start_ts
+        """Validation is possible for snapshots at or after this ts."""
+        self.max_ts = start_ts
+        self.max_entries = max_entries
+
+    def append(self, ts: int, keys: SortedKeys) -> None:
+        if ts <= self.max_ts:
+            return
+        self.entries.append(LogEntry(ts, keys))
+        self.max_ts = ts
+        while len(self.entries) > self.max_entries:
+            dropped = self.entries.popleft()
+            self.start_ts = dropped.ts
+
+    def conflicts(self, read_set: ReadSet, snapshot_ts: int) -> bool:
+        """True if a commit after ``snapshot_ts`` wrote into ``read_set`` (or we can't tell)."""
+        if snapshot_ts < self.start_ts:
+            return True
+        for entry in reversed(self.entries):
+            if entry.ts <= snapshot_ts:
+                return False
+            if entry.keys.intersects(read_set):
+                return True
+        return False

@@ -1,0 +1,1 @@
+"""Running user functions: registry, module loader, ctx objects and the executor."""

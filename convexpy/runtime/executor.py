@@ -1,0 +1,288 @@
+"""Runs functions: resolves the path, checks visibility and arguments, runs the handler,
+and turns every outcome into an :class:`Outcome` that the HTTP and WebSocket layers encode.
+
+Outcomes, not exceptions, cross this boundary: a function that raised is a
+normal result with ``success=False``. Exceptions that do escape are system
+errors (:class:`~convexpy.errors.SystemError`), answered with a status code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..database import Database
+from ..database.readset import ReadSet
+from ..errors import (
+    ArgumentValidationError,
+    ConflictError,
+    ConvexError,
+    ConvexpyError,
+    FunctionError,
+    Overloaded,
+    ReturnsValidationError,
+    SystemError,
+)
+from ..values.model import MAX_VALUE_SIZE, format_size, normalize, size_of
+from ..values.validators import ValidationFailure, render
+from .context import ActionCtx, MutationCtx, QueryCtx
+from .functions import ConvexFunction, FunctionKind
+from .loader import FunctionRegistry
+from .logs import LogCapture
+from .paths import FunctionPath, parse_path
+
+MAX_ARGS_SIZE = 16 * 1024 * 1024
+MAX_CALL_DEPTH = 8
+_NO_DATA = object()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: an admin (may call internal functions) and/or a user identity."""
+
+    admin: bool = False
+    user: dict[str, Any] | None = None
+
+
+ANONYMOUS = Identity()
+
+
+@dataclass
+class Outcome:
+    success: bool
+    value: Any = None
+    error_message: str = ""
+    error_data: Any = _NO_DATA
+    log_lines: list[str] = field(default_factory=list)
+    ts: int | None = None
+    """Commit ts of a mutation, snapshot ts of a query."""
+    read_set: ReadSet | None = None
+
+    @property
+    def has_error_data(self) -> bool:
+        return self.error_data is not _NO_DATA
+
+
+class NotFoundStyle:
+    """Which "not found" wording an endpoint uses (they differ in the reference backend)."""
+
+    PUBLIC = "public"
+    ANY = "any"
+
+
+def _render_error_data(data: Any) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return json.dumps(_plain(data), separators=(",", ":"))[:16384]
+    except (TypeError, ValueError):
+        return repr(data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "<bytes>"
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _frames(exc: BaseException, functions_root: Path | None) -> str:
+    """Stack frames inside the user's functions, formatted like V8's ``    at fn (file:line)``."""
+    lines = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        filename = frame.filename
+        if functions_root is not None:
+            try:
+                filename = os.path.relpath(filename, functions_root.parent)
+            except ValueError:
+                pass
+            if not os.path.abspath(frame.filename).startswith(str(functions_root)):
+                continue
+        lines.append(f"    at {frame.name} ({filename}:{frame.lineno})\n")
+    return "".join(lines)
+
+
+def describe_exception(exc: BaseException, functions_root: Path | None) -> str:
+    """The ``errorMessage`` body for an exception raised while a function ran."""
+    if isinstance(exc, FunctionError):
+        return exc.message + "\n"
+    if isinstance(exc, ConvexError):
+        head = f"Uncaught ConvexError: {_render_error_data(exc.data)}"
+    elif isinstance(exc, ConvexpyError):
+        head = f"Uncaught Error: {exc}"
+    else:
+        message = str(exc)
+        head = f"Uncaught {type(exc).__name__}: {message}" if message else f"Uncaught {type(exc).__name__}"
+    return head + "\n" + _frames(exc, functions_root)
+
+
+class Executor:
+    def __init__(self, registry: FunctionRegistry, database: Database, functions_root: Path | None = None):
+        self.registry = registry
+        self.db = database
+        self.functions_root = functions_root.resolve() if functions_root else None
+
+    # --- resolution ------------------------------------------------------------------
+
+    def resolve(
+        self, path: FunctionPath, identity: Identity, expected: FunctionKind | None, style: str = NotFoundStyle.PUBLIC
+    ) -> ConvexFunction:
+        function = self.registry.get(path)
+        if function is None or function.kind == FunctionKind.HTTP_ACTION or (not function.public and not identity.admin):
+            if style == NotFoundStyle.PUBLIC:
+                raise FunctionError(f"Could not find public function for '{path}'.")
+            raise FunctionError(f"Could not find function for '{path}'. Did you forget to run `npx convex dev`?")
+        if expected is not None and function.kind != expected:
+            raise FunctionError(
+                f"Trying to execute {path.canonical} as {expected.value}, but it is defined as {function.kind.value}."
+            )
+        return function
+
+    # --- running ---------------------------------------------------------------------
+
+    async def run(
+        self,
+        path: str | FunctionPath,
+        args: list[Any],
+        identity: Identity = ANONYMOUS,
+        *,
+        expected: FunctionKind | None = None,
+        style: str = NotFoundStyle.PUBLIC,
+        snapshot_ts: int | None = None,
+    ) -> Outcome:
+        """Run a function called from outside (HTTP, WebSocket)."""
+        function_path = parse_path(path) if isinstance(path, str) else path
+        try:
+            function = self.resolve(function_path, identity, expected, style)
+            call_args = self._validate_args(function, function_path, args)
+        except FunctionError as error:
+            return Outcome(False, error_message=error.message + "\n")
+        return await self._execute(function, function_path, call_args, identity, depth=0, snapshot_ts=snapshot_ts)
+
+    def _validate_args(self, function: ConvexFunction, path: FunctionPath, args: list[Any]) -> dict[str, Any]:
+        if size_of(args) > MAX_ARGS_SIZE:
+            raise FunctionError(
+                f"Arguments for {path} are too large (actual: {format_size(size_of(args))}, limit: {format_size(MAX_ARGS_SIZE)})"
+            )
+        if function.args is None:
+            return args[0] if args else {}
+        if len(args) != 1:
+            raise ArgumentValidationError(
+                f"Expected to receive a single object as the function's argument. Instead received {len(args)} arguments: {render(args)}"
+            )
+        if not isinstance(args[0], dict):
+            raise ArgumentValidationError(f"Expected to receive an object as the function's argument. Instead received: {render(args[0])}")
+        try:
+            function.args.check(args[0], self.db.catalog.table_name)
+        except ValidationFailure as failure:
+            raise ArgumentValidationError(str(failure)) from None
+        return args[0]
+
+    def _check_returns(self, function: ConvexFunction, value: Any) -> Any:
+        value = normalize(value)
+        if function.returns is not None:
+            try:
+                function.returns.check(value, self.db.catalog.table_name)
+            except ValidationFailure as failure:
+                raise ReturnsValidationError(str(failure)) from None
+        size = size_of(value)
+        if size > MAX_VALUE_SIZE // 2:
+            raise FunctionError(f"Function return value is too large ({format_size(size)} > maximum size 16 MiB)")
+        return value
+
+    async def _execute(
+        self,
+        function: ConvexFunction,
+        path: FunctionPath,
+        args: dict[str, Any],
+        identity: Identity,
+        *,
+        depth: int,
+        snapshot_ts: int | None = None,
+    ) -> Outcome:
+        if function.kind == FunctionKind.QUERY:
+            return await self._run_query(function, args, identity, snapshot_ts)
+        if function.kind == FunctionKind.MUTATION:
+            return await self._run_mutation(function, args, identity)
+        return await self._run_action(function, args, identity, depth)
+
+    def _failure(self, exc: BaseException, lines: list[str], **extra: Any) -> Outcome:
+        outcome = Outcome(False, error_message=describe_exception(exc, self.functions_root), log_lines=lines, **extra)
+        if isinstance(exc, ConvexError):
+            try:
+                outcome.error_data = normalize(exc.data)
+            except ConvexpyError:
+                outcome.error_data = repr(exc.data)
+        return outcome
+
+    async def _run_query(self, function: ConvexFunction, args: dict, identity: Identity, snapshot_ts: int | None) -> Outcome:
+        tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
+        with LogCapture() as logs:
+            try:
+                value = self._check_returns(function, await function.handler(QueryCtx(tx, identity), args))
+            except SystemError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every user failure becomes an outcome
+                return self._failure(exc, logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set)
+        return Outcome(True, value, log_lines=logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set)
+
+    async def _run_mutation(self, function: ConvexFunction, args: dict, identity: Identity) -> Outcome:
+        capture: list[LogCapture] = []
+
+        async def body(tx: Any) -> Any:
+            logs = LogCapture()
+            capture[:] = [logs]
+            with logs:
+                return self._check_returns(function, await function.handler(MutationCtx(tx, identity), args))
+
+        try:
+            value, commit_ts = await self.db.run_mutation(body)
+        except SystemError:
+            raise
+        except ConflictError:
+            raise Overloaded(
+                "Documents read from or written to by this mutation changed while it was being run, "
+                "and it could not be committed after several retries. Try again."
+            ) from None
+        except Exception as exc:  # noqa: BLE001
+            return self._failure(exc, capture[0].lines if capture else [])
+        return Outcome(True, value, log_lines=capture[0].lines if capture else [], ts=commit_ts)
+
+    async def _run_action(self, function: ConvexFunction, args: dict, identity: Identity, depth: int) -> Outcome:
+        with LogCapture() as logs:
+            try:
+                value = self._check_returns(function, await function.handler(ActionCtx(self, identity, logs.lines, depth + 1), args))
+            except SystemError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                return self._failure(exc, logs.lines)
+        return Outcome(True, value, log_lines=logs.lines)
+
+    async def run_nested(
+        self, target: Any, args: Any, kind: FunctionKind, identity: Identity, log_lines: list[str], depth: int
+    ) -> Any:
+        """``ctx.run_query`` and friends: run, fold logs into the caller's, return or raise."""
+        if depth > MAX_CALL_DEPTH:
+            raise FunctionError(f"Nested function calls are too deep (maximum depth {MAX_CALL_DEPTH}).")
+        if isinstance(target, ConvexFunction):
+            if target.path is None:
+                raise FunctionError("That function is not registered: it must be exported from a module in the functions folder.")
+            path = parse_path(target.path)
+        else:
+            path = parse_path(target)
+        function = self.resolve(path, Identity(admin=True, user=identity.user), kind, NotFoundStyle.ANY)
+        call_args = self._validate_args(function, path, [normalize({} if args is None else args)])
+        outcome = await self._execute(function, path, call_args, identity, depth=depth)
+        log_lines.extend(outcome.log_lines)
+        if outcome.success:
+            return outcome.value
+        if outcome.has_error_data:
+            raise ConvexError(outcome.error_data)
+        raise FunctionError(outcome.error_message.rstrip("\n"))

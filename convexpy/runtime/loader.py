@@ -1,0 +1,88 @@
+"""Loads a functions folder: every ``*.py`` module's functions, and ``schema.py``.
+
+The folder is imported as a package named ``convex_functions`` so that modules
+can import each other relatively (``from .helpers import x``) without putting
+the folder on ``sys.path`` (where ``functions/json.py`` would shadow the stdlib).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SchemaError
+from ..schema import SchemaDefinition
+from .functions import ConvexFunction
+from .logs import log_print
+from .paths import FunctionPath
+
+PACKAGE = "convex_functions"
+
+
+class ModuleLoadError(Exception):
+    """A functions module failed to import; the message names the file."""
+
+
+@dataclass
+class FunctionRegistry:
+    functions: dict[FunctionPath, ConvexFunction] = field(default_factory=dict)
+    schema: SchemaDefinition | None = None
+
+    def get(self, path: FunctionPath) -> ConvexFunction | None:
+        return self.functions.get(path)
+
+    def path_of(self, function: ConvexFunction) -> FunctionPath | None:
+        for path, candidate in self.functions.items():
+            if candidate is function:
+                return path
+        return None
+
+
+def _module_paths(root: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in root.rglob("*.py")
+        if not any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
+        and "node_modules" not in path.parts
+    )
+
+
+def load_functions(root: Path) -> FunctionRegistry:
+    """Import every module under ``root`` and collect its functions and the schema."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise ModuleLoadError(f"Functions folder {root} does not exist. Pass --functions DIR or create ./functions.")
+    for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
+        del sys.modules[name]
+    spec = importlib.util.spec_from_loader(PACKAGE, loader=None, is_package=True)
+    package = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    package.__path__ = [str(root)]
+    sys.modules[PACKAGE] = package
+
+    registry = FunctionRegistry()
+    for file in _module_paths(root):
+        relative = file.relative_to(root).with_suffix("")
+        dotted = ".".join((PACKAGE, *relative.parts))
+        try:
+            module = importlib.import_module(dotted)
+        except Exception as exc:  # noqa: BLE001 - report any import failure with its file
+            raise ModuleLoadError(f"Failed to load {file}: {type(exc).__name__}: {exc}") from exc
+        # print() in a function becomes one of its log lines.
+        module.print = log_print  # type: ignore[attr-defined]
+        module_path = "/".join(relative.parts)
+        if module_path == "schema":
+            schema = getattr(module, "schema", None) or getattr(module, "default", None)
+            if schema is not None and not isinstance(schema, SchemaDefinition):
+                raise SchemaError(f"{file}: `schema` must be the result of define_schema(...)")
+            registry.schema = schema
+            continue
+        for attribute, value in vars(module).items():
+            if isinstance(value, ConvexFunction):
+                path = FunctionPath(module_path, attribute)
+                registry.functions[path] = value
+                if value.path is None:
+                    value.path = str(path)
+    return registry

@@ -1,0 +1,1 @@
+"""The HTTP edge: API port, site port, auth and errors."""

@@ -1,0 +1,114 @@
+"""The ASGI applications of the API port and the site port, and their error handling.
+
+Every failure leaves as a ``{code, message}`` JSON body with the status its
+code maps to; an unexpected exception is logged and answered with the
+reference backend's generic 500, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..errors import BadRequest, SystemError
+from ..values.ids import InvalidId
+from .http_api import Deployment, build_routes, error_response, json_response
+
+logger = logging.getLogger(__name__)
+
+
+async def _system_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SystemError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "NotFound", 405: "MethodNotAllowed"}
+    return json_response({"code": codes.get(exc.status_code, "BadRequest"), "message": str(exc.detail)}, exc.status_code)
+
+
+async def _value_error(request: Request, exc: Exception) -> Response:
+    return error_response(BadRequest(str(exc), code="BadRequest"))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error serving %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"code": "InternalServerError", "message": "Your request couldn't be completed. Try again later."}, 500)
+
+
+class CorsMiddleware:
+    """Mirror the caller's origin and requested headers on ``/api/*``, as the backend does.
+
+    The browser ``ConvexHttpClient`` sends ``Content-Type: application/json``
+    and ``Convex-Client``, so every call is preflighted.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        origin = headers.get("origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        cors = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"origin"),
+        ]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            cors += [
+                (b"access-control-allow-methods", b"GET, POST, OPTIONS, PATCH, DELETE, PUT"),
+                (b"access-control-allow-headers", headers.get("access-control-request-headers", "*").encode("latin-1")),
+                (b"access-control-max-age", b"86400"),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": cors + [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": list(message.get("headers", [])) + cors}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def create_api_app(deployment: Deployment) -> ASGIApp:
+    app = Starlette(
+        routes=build_routes(deployment),
+        exception_handlers={
+            SystemError: _system_error,
+            HTTPException: _http_error,
+            InvalidId: _value_error,
+            Exception: _internal_error,
+        },
+    )
+    return CorsMiddleware(app)
+
+
+def create_site_app(deployment: Deployment) -> ASGIApp:
+    """The site port. HTTP actions are not routed yet, so every path is a 404."""
+
+    async def no_routes(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            message = await receive()
+            while message["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        response = json_response({"code": "NotFound", "message": "No HTTP actions are defined for this deployment."}, 404)
+        await response(scope, receive, send)
+
+    return no_routes

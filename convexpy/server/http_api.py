@@ -1,0 +1,300 @@
+"""The Convex HTTP API on the API port (``spec/convex-http.md`` section 1).
+
+Function routes answer 200 with a ``UdfResponse`` whenever a function was
+reached (even if it failed), and a non-2xx ``{code, message}`` envelope for
+everything else: bad content type, bad JSON, bad path, bad auth, overload.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..errors import BadRequest, ConvexpyError, Forbidden, SystemError
+from ..runtime.executor import Executor, Identity, NotFoundStyle, Outcome
+from ..runtime.functions import FunctionKind
+from ..runtime.paths import FunctionPath, parse_path
+from ..values import json as cjson
+from .auth import AdminKeys
+
+MAX_BODY_BYTES = 16 * 1024 * 1024 + 2000
+
+
+@dataclass
+class Deployment:
+    """What the HTTP handlers need: the executor, the keys, and the deployment's settings."""
+
+    executor: Executor
+    keys: AdminKeys
+    instance_name: str
+    redact_logs: bool = False
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(error: SystemError) -> Response:
+    return json_response({"code": error.code, "message": error.message}, error.status)
+
+
+class PayloadTooLarge(SystemError):
+    status = 413
+    code = "PayloadTooLarge"
+
+
+async def read_json_body(request: Request) -> Any:
+    """The request's JSON body; enforces the content type and size as the backend does."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise BadRequest("Expected request with `Content-Type: application/json`", code="BadJsonBody")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is too large (limit: {MAX_BODY_BYTES} bytes)")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The request body is too large (limit: {MAX_BODY_BYTES} bytes)")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Failed to parse JSON body: {exc}", code="BadJsonBody") from None
+
+
+def _field(body: Any, name: str, required: bool = True) -> Any:
+    if not isinstance(body, dict):
+        raise BadRequest(f"Expected a JSON object body, got {type(body).__name__}", code="BadJsonBody")
+    if name not in body:
+        if required:
+            raise BadRequest(f"missing field `{name}`", code="BadJsonBody")
+        return None
+    return body[name]
+
+
+def _client_default_format(request: Request) -> str:
+    """Old npm (< 1.4.1) and Python (< 0.5.0) clients expect encoded JSON by default."""
+    client = request.headers.get("convex-client", "")
+    name, _, version = client.rpartition("-")
+    try:
+        parts = tuple(int(part) for part in version.split(".")[:3])
+    except ValueError:
+        return cjson.CLEAN
+    if (name in ("npm", "npm-cli", "actions") and parts < (1, 4, 1)) or (name == "python" and parts < (0, 5, 0)):
+        return cjson.ENCODED
+    return cjson.CLEAN
+
+
+def _format(request: Request, requested: Any, default: str | None = None) -> str:
+    fmt = cjson.parse_format(requested, default or _client_default_format(request)) if (requested is None or isinstance(requested, str)) else None
+    if fmt is None:
+        raise BadRequest(f"format param must be one of [`json`]. Got {requested}", code="BadFormat")
+    return fmt
+
+
+def _decode_args(raw: Any) -> list[Any]:
+    """``args`` is an object (wrapped into a one-element list) or the legacy positional array."""
+    args = raw if isinstance(raw, list) else [raw]
+    return [cjson.from_json(item) for item in args]
+
+
+class UdfResponses:
+    """Builds the ``UdfResponse`` JSON of an outcome."""
+
+    def __init__(self, deployment: Deployment):
+        self.deployment = deployment
+
+    def body(self, outcome: Outcome, fmt: str, request_id: str) -> dict[str, Any]:
+        encode = cjson.ENCODERS[fmt]
+        redact = self.deployment.redact_logs
+        if outcome.success:
+            body: dict[str, Any] = {"status": "success", "value": encode(outcome.value)}
+        else:
+            message = f"[Request ID: {request_id}] Server Error"
+            if not redact:
+                message += "\n" + outcome.error_message
+            body = {"status": "error", "errorMessage": message[: 64 * 1024]}
+            if outcome.has_error_data:
+                body["errorData"] = encode(outcome.error_data)
+        if outcome.log_lines and not redact:
+            body["logLines"] = outcome.log_lines
+        return body
+
+
+def _request_id(request: Request) -> str:
+    return request.headers.get("convex-request-id") or secrets.token_hex(8)
+
+
+def encode_ts(ts: int) -> str:
+    return base64.b64encode(struct.pack("<Q", ts)).decode()
+
+
+def decode_ts(text: Any) -> int:
+    try:
+        raw = base64.b64decode(text, validate=True)
+        if len(raw) != 8:
+            raise ValueError
+        return struct.unpack("<Q", raw)[0]
+    except (ValueError, TypeError):
+        raise BadRequest(f"Invalid timestamp {text!r}: expected base64 of an 8-byte little-endian integer", code="InvalidTimestamp") from None
+
+
+def build_routes(deployment: Deployment) -> list[Route]:
+    executor = deployment.executor
+    responses = UdfResponses(deployment)
+
+    def identity_of(request: Request) -> Identity:
+        return deployment.keys.identity_from_header(request.headers.get("authorization"), request.query_params.get("adminKey"))
+
+    async def run_udf(
+        request: Request,
+        path: str | FunctionPath,
+        raw_args: Any,
+        requested_format: Any,
+        *,
+        expected: FunctionKind | None,
+        style: str = NotFoundStyle.PUBLIC,
+        identity: Identity | None = None,
+        default_format: str | None = None,
+        snapshot_ts: int | None = None,
+    ) -> Response:
+        fmt = _format(request, requested_format, default_format)
+        function_path = path if isinstance(path, FunctionPath) else parse_path(path)
+        identity = identity if identity is not None else identity_of(request)
+        request_id = _request_id(request)
+        try:
+            args = _decode_args(raw_args)
+        except ConvexpyError as exc:
+            outcome = Outcome(False, error_message=f"Invalid arguments for {function_path}: {exc}\n")
+        else:
+            outcome = await executor.run(function_path, args, identity, expected=expected, style=style, snapshot_ts=snapshot_ts)
+        return json_response(responses.body(outcome, fmt, request_id))
+
+    def function_endpoint(kind: FunctionKind):
+        async def endpoint(request: Request) -> Response:
+            if request.method == "GET":
+                params = request.query_params
+                if "path" not in params:
+                    raise BadRequest("missing field `path`", code="BadQueryParams")
+                try:
+                    raw_args = orjson.loads(params.get("args", "{}"))
+                except orjson.JSONDecodeError as exc:
+                    raise BadRequest(f"Failed to parse args: {exc}", code="BadQueryParams") from None
+                return await run_udf(request, params["path"], raw_args, params.get("format"), expected=kind)
+            body = await read_json_body(request)
+            return await run_udf(request, _field(body, "path"), _field(body, "args"), _field(body, "format", False), expected=kind)
+
+        return endpoint
+
+    async def function_any(request: Request) -> Response:
+        body = await read_json_body(request)
+        identity = identity_of(request)
+        if not identity.admin:
+            raise Forbidden(
+                "The provided deploy key was invalid for this deployment. Double check that the environment this key "
+                "was generated for matches the desired deployment.",
+                code="BadDeployKey",
+            )
+        component = _field(body, "componentPath", False)
+        if component not in (None, ""):
+            raise BadRequest(f"Component {component!r} not found; this deployment has only the root component.", code="ComponentNotFound")
+        return await run_udf(
+            request, _field(body, "path"), _field(body, "args"), _field(body, "format", False),
+            expected=None, style=NotFoundStyle.ANY, identity=identity,
+        )
+
+    async def run_by_url(request: Request) -> Response:
+        segments = [unquote(segment) for segment in request.path_params["identifier"].split("/") if segment]
+        if len(segments) < 2:
+            raise BadRequest("Path or function name not provided in path, e.g. /api/run/messages/list", code="MissingIdentifier")
+        path = parse_path("/".join(segments[:-1]) + ":" + segments[-1])
+        body = await read_json_body(request)
+        return await run_udf(
+            request, path, _field(body, "args"), _field(body, "format", False),
+            expected=None, style=NotFoundStyle.ANY, default_format=cjson.CLEAN,
+        )
+
+    async def query_ts(request: Request) -> Response:
+        return json_response({"ts": encode_ts(executor.db.latest_ts)})
+
+    async def query_at_ts(request: Request) -> Response:
+        body = await read_json_body(request)
+        ts = decode_ts(_field(body, "ts"))
+        if ts > executor.db.latest_ts:
+            raise BadRequest(f"Timestamp {ts} is newer than the latest commit of this deployment", code="InvalidTimestamp")
+        return await run_udf(
+            request, _field(body, "path"), _field(body, "args"), _field(body, "format", False),
+            expected=FunctionKind.QUERY, snapshot_ts=ts,
+        )
+
+    async def query_batch(request: Request) -> Response:
+        body = await read_json_body(request)
+        queries = _field(body, "queries")
+        if not isinstance(queries, list):
+            raise BadRequest("`queries` must be an array", code="BadJsonBody")
+        paths = [parse_path(_field(entry, "path")) for entry in queries]
+        identity = identity_of(request)
+        snapshot_ts = executor.db.latest_ts
+        results = []
+        for entry, path in zip(queries, paths):
+            fmt = _format(request, _field(entry, "format", False))
+            try:
+                args = _decode_args(_field(entry, "args"))
+            except ConvexpyError as exc:
+                outcome = Outcome(False, error_message=f"Invalid arguments for {path}: {exc}\n")
+            else:
+                outcome = await executor.run(path, args, identity, expected=FunctionKind.QUERY, snapshot_ts=snapshot_ts)
+            results.append(responses.body(outcome, fmt, _request_id(request)))
+        return json_response({"results": results})
+
+    async def check_admin_key(request: Request) -> Response:
+        header = request.headers.get("authorization")
+        identity = identity_of(request)
+        if not identity.admin or header is None and not request.query_params.get("adminKey"):
+            raise Forbidden(
+                "The provided deploy key was invalid for this deployment. Double check that the environment this key "
+                "was generated for matches the desired deployment.",
+                code="BadDeployKey",
+            )
+        return json_response({"success": True, "allowedOps": ["Deploy", "ViewData", "WriteData", "ActAsUser"], "isReadOnly": False})
+
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(f"convexpy-{__version__}")
+
+    async def instance_name(request: Request) -> Response:
+        return PlainTextResponse(deployment.instance_name)
+
+    async def root(request: Request) -> Response:
+        return PlainTextResponse("This Convex deployment is running. See https://docs.convex.dev/.")
+
+    async def echo(request: Request) -> Response:
+        return Response(await request.body(), media_type=request.headers.get("content-type"))
+
+    return [
+        Route("/", root),
+        Route("/version", version),
+        Route("/instance_version", version),
+        Route("/instance_name", instance_name),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/api/query", function_endpoint(FunctionKind.QUERY), methods=["GET", "POST"]),
+        Route("/api/mutation", function_endpoint(FunctionKind.MUTATION), methods=["POST"]),
+        Route("/api/action", function_endpoint(FunctionKind.ACTION), methods=["POST"]),
+        Route("/api/function", function_any, methods=["POST"]),
+        Route("/api/run/{identifier:path}", run_by_url, methods=["POST"]),
+        Route("/api/query_ts", query_ts, methods=["POST"]),
+        Route("/api/query_at_ts", query_at_ts, methods=["POST"]),
+        Route("/api/query_batch", query_batch, methods=["POST"]),
+        Route("/api/check_admin_key", check_admin_key, methods=["GET", "POST"]),
+    ]

@@ -1,0 +1,107 @@
+"""Starting a deployment: database, functions, schema, and both HTTP servers in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import uvicorn
+
+from ..database import Database
+from ..runtime.executor import Executor
+from ..runtime.loader import load_functions
+from ..settings import Settings
+from ..storage.embedded import EmbeddedPostgres
+from .app import create_api_app, create_site_app
+from .auth import AdminKeys, load_instance_secret
+from .http_api import Deployment
+
+logger = logging.getLogger("convexpy")
+
+
+def database_name(instance_name: str) -> str:
+    """The reference backend's convention: the instance name with ``-`` as ``_``."""
+    return instance_name.replace("-", "_")
+
+
+async def ensure_database(url: str, instance_name: str) -> str:
+    """``url`` if it names a database; else the instance's database on that server, created if missing."""
+    parts = urlsplit(url)
+    if parts.path not in ("", "/"):
+        return url
+    name = database_name(instance_name)
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await admin.close()
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _embedded_url(base: str) -> str:
+    """The embedded server's DSN with its path emptied, so the instance database is used."""
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path="/"))
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = load_instance_secret(settings.data_dir, settings.instance_secret)
+    keys = AdminKeys(settings.instance_name, secret)
+    registry = load_functions(settings.functions)
+
+    async with AsyncExitStack() as stack:
+        url = settings.database_url
+        if url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            base = await asyncio.to_thread(embedded.start)
+            stack.callback(embedded.stop)
+            url = _embedded_url(base)
+            logger.info("embedded PostgreSQL running in %s", embedded.pgdata)
+        dsn = await ensure_database(url, settings.instance_name)
+        database = await Database.open(dsn, pool_size=settings.pool_size)
+        stack.push_async_callback(database.close)
+        await database.apply_schema(registry.schema)
+
+        deployment = Deployment(Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs)
+        servers = [
+            uvicorn.Server(uvicorn.Config(create_api_app(deployment), host=settings.host, port=settings.port,
+                                          log_level=settings.log_level, access_log=False, lifespan="off",
+                                          ws_max_size=32 * 1024 * 1024)),
+            uvicorn.Server(uvicorn.Config(create_site_app(deployment), host=settings.host, port=settings.site_port,
+                                          log_level=settings.log_level, access_log=False, lifespan="off")),
+        ]
+        for server in servers:
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        while not all(server.started for server in servers):
+            if any(task.done() for task in tasks):
+                for task in tasks:
+                    if task.done() and task.exception():
+                        raise task.exception()  # type: ignore[misc]
+                raise SystemExit(f"could not listen on ports {settings.port}/{settings.site_port}")
+            await asyncio.sleep(0.02)
+        print(f"convexpy is serving {len(registry.functions)} functions from {settings.functions}", flush=True)
+        print(f"  API:  http://127.0.0.1:{settings.port}   site: http://127.0.0.1:{settings.site_port}", flush=True)
+        print(f"  Admin key: {keys.key}", flush=True)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)

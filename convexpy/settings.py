@@ -1,0 +1,98 @@
+"""Every knob, declared once: name, CLI flag, environment variables, default and help.
+
+``convexpy serve --help`` is generated from this table, and a test checks that
+README.md documents every setting. Environment names follow the reference
+backend where it has one (``INSTANCE_NAME``, ``INSTANCE_SECRET``,
+``POSTGRES_URL``/``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    flag: str
+    env: tuple[str, ...]
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("functions", "--functions", ("CONVEXPY_FUNCTIONS",), "./functions", "Folder of Python function modules (and schema.py).", Path),
+    Setting("host", "--host", ("CONVEXPY_HOST",), "0.0.0.0", "Address to listen on."),
+    Setting("port", "--port", ("CONVEXPY_PORT",), 3210, "Port of the Convex API (HTTP and WebSocket).", int),
+    Setting("site_port", "--site-port", ("CONVEXPY_SITE_PORT",), 3211, "Port of the site (HTTP actions).", int),
+    Setting("data_dir", "--data-dir", ("CONVEXPY_DATA_DIR",), "./convex_data", "Folder for the instance secret and the embedded PostgreSQL.", Path),
+    Setting(
+        "database_url",
+        "--database-url",
+        ("DATABASE_URL", "POSTGRES_URL"),
+        None,
+        "PostgreSQL URL. Without a database name in the URL, the database is named after the instance. "
+        "Unset: an embedded PostgreSQL runs in the data folder.",
+    ),
+    Setting("instance_name", "--instance-name", ("INSTANCE_NAME",), "convex-self-hosted", "Deployment name; the first part of the admin key."),
+    Setting("instance_secret", "--instance-secret", ("INSTANCE_SECRET",), None, "Hex secret the admin key derives from. Unset: generated once and kept in the data folder."),
+    Setting("redact_logs", "--redact-logs-to-client", ("REDACT_LOGS_TO_CLIENT",), False, "Hide error details and log lines from clients, as production Convex does.", _bool),
+    Setting("pool_size", "--pool-size", ("CONVEXPY_POOL_SIZE",), 16, "Maximum PostgreSQL connections per process.", int),
+    Setting("log_level", "--log-level", ("CONVEXPY_LOG_LEVEL",), "info", "Server log level (debug, info, warning, error)."),
+)
+
+
+@dataclass
+class Settings:
+    functions: Path
+    host: str
+    port: int
+    site_port: int
+    data_dir: Path
+    database_url: str | None
+    instance_name: str
+    instance_secret: str | None
+    redact_logs: bool
+    pool_size: int
+    log_level: str
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """Add the flags of ``names`` (all settings by default) to ``parser``."""
+    for setting in SETTINGS:
+        if names is not None and setting.name not in names:
+            continue
+        env_note = " or ".join(f"${name}" for name in setting.env)
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            default=None,
+            type=setting.type,
+            help=f"{setting.help} (env {env_note}; default {setting.default})",
+        )
+
+
+def resolve(namespace: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    """Flags win over environment variables, which win over defaults."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = getattr(namespace, setting.name, None)
+        if value is None:
+            for name in setting.env:
+                if environ.get(name):
+                    value = setting.type(environ[name])
+                    break
+        if value is None:
+            value = setting.type(setting.default) if isinstance(setting.default, str) and setting.type is not str else setting.default
+        values[setting.name] = value
+    return Settings(**values)

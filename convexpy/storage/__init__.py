@@ -1,0 +1,1 @@
+"""Persistence on PostgreSQL and the embedded server."""

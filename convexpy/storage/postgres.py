@@ -1,0 +1,323 @@
+"""PostgreSQL as a versioned log (DESIGN.md section 3).
+
+User tables are not SQL tables. Everything lives in a handful of tables:
+
+``cx_documents``  one row per document revision; ``value`` NULL is a delete.
+``cx_indexes``    one row per index-entry revision; ``document_id`` NULL is a
+                  tombstone. ``key`` is the order-preserving encoding of the
+                  indexed values followed by the document's internal id.
+``cx_commits``    one row per commit: the index keys it wrote. Replicas follow
+                  it to learn what changed (OCC validation, subscriptions).
+``cx_clock``      one row: the latest commit timestamp. Committers lock it,
+                  which totally orders commits across replicas.
+``cx_tables``, ``cx_index_defs``, ``cx_globals``: catalog and settings.
+
+Reading at snapshot ``T`` takes, per key, the newest entry with ``ts <= T``
+and skips tombstones; that is one ``DISTINCT ON`` over the primary key.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+import asyncpg
+import orjson
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS cx_clock (
+    id INT PRIMARY KEY,
+    ts BIGINT NOT NULL
+);
+INSERT INTO cx_clock (id, ts) VALUES (1, 0) ON CONFLICT DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS cx_documents (
+    table_number INT NOT NULL,
+    id BYTEA NOT NULL,
+    ts BIGINT NOT NULL,
+    value BYTEA,
+    prev_ts BIGINT,
+    PRIMARY KEY (table_number, id, ts)
+);
+
+CREATE TABLE IF NOT EXISTS cx_indexes (
+    index_id INT NOT NULL,
+    key BYTEA NOT NULL,
+    ts BIGINT NOT NULL,
+    document_id BYTEA,
+    PRIMARY KEY (index_id, key, ts)
+);
+
+CREATE TABLE IF NOT EXISTS cx_commits (
+    ts BIGINT PRIMARY KEY,
+    writes BYTEA NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS cx_tables (
+    number INT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS cx_index_defs (
+    id SERIAL PRIMARY KEY,
+    table_number INT NOT NULL,
+    name TEXT NOT NULL,
+    fields JSONB NOT NULL,
+    UNIQUE (table_number, name)
+);
+
+CREATE TABLE IF NOT EXISTS cx_globals (
+    key TEXT PRIMARY KEY,
+    value JSONB NOT NULL
+);
+"""
+
+# One advisory lock key for schema creation, so replicas starting together don't race.
+_SCHEMA_LOCK = 0x636F6E766578  # "convex"
+FIRST_USER_TABLE_NUMBER = 10001
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """One live index entry at a snapshot, joined to its document revision."""
+
+    key: bytes
+    ts: int
+    document_id: bytes
+    value: bytes
+
+
+@dataclass(slots=True)
+class DocumentWrite:
+    table_number: int
+    internal_id: bytes
+    value: bytes | None  # None: delete
+    prev_ts: int | None
+
+
+@dataclass(slots=True)
+class IndexWrite:
+    index_id: int
+    key: bytes
+    document_id: bytes | None  # None: tombstone
+
+
+def pack_write_set(keys: Iterable[tuple[int, bytes]]) -> bytes:
+    """Serialize a commit's written index keys for ``cx_commits``."""
+    out = bytearray()
+    for index_id, key in keys:
+        out += struct.pack("<II", index_id, len(key))
+        out += key
+    return bytes(out)
+
+
+def unpack_write_set(data: bytes) -> list[tuple[int, bytes]]:
+    keys = []
+    offset = 0
+    while offset < len(data):
+        index_id, length = struct.unpack_from("<II", data, offset)
+        offset += 8
+        keys.append((index_id, bytes(data[offset : offset + length])))
+        offset += length
+    return keys
+
+
+def _range_sql(descending: bool, bounded: bool) -> str:
+    upper = "AND key < $3" if bounded else ""
+    limit = "$5" if bounded else "$4"
+    snapshot = "$4" if bounded else "$3"
+    order = "key DESC, ts DESC" if descending else "key ASC, ts DESC"
+    return f"""
+        WITH latest AS (
+            SELECT DISTINCT ON (key) key, ts, document_id
+            FROM cx_indexes
+            WHERE index_id = $1 AND key >= $2 {upper} AND ts <= {snapshot}
+            ORDER BY {order}
+        ), live AS (
+            SELECT key, ts, document_id FROM latest WHERE document_id IS NOT NULL LIMIT {limit}
+        )
+        SELECT live.key, live.ts, live.document_id, d.value
+        FROM live JOIN cx_documents d
+          ON d.table_number = ${6 if bounded else 5} AND d.id = live.document_id AND d.ts = live.ts
+    """
+
+
+_RANGE_SQL = {(desc, bounded): _range_sql(desc, bounded) for desc in (False, True) for bounded in (False, True)}
+
+
+class Persistence:
+    """The only module that writes SQL. Everything above it speaks in keys and timestamps."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 16) -> "Persistence":
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        persistence = cls(pool)
+        await persistence.create_schema()
+        return persistence
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def create_schema(self) -> None:
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+                await conn.execute(SCHEMA_SQL)
+
+    # --- clock and commit log ------------------------------------------------------
+
+    async def read_clock(self) -> int:
+        return await self.pool.fetchval("SELECT ts FROM cx_clock WHERE id = 1")
+
+    async def commits_since(self, after_ts: int, conn: asyncpg.Connection | None = None) -> list[tuple[int, list[tuple[int, bytes]]]]:
+        """The write sets of every commit with ``ts > after_ts``, oldest first."""
+        runner = conn or self.pool
+        rows = await runner.fetch("SELECT ts, writes FROM cx_commits WHERE ts > $1 ORDER BY ts", after_ts)
+        return [(row["ts"], unpack_write_set(row["writes"])) for row in rows]
+
+    # --- reads ---------------------------------------------------------------------
+
+    async def index_range(
+        self,
+        index_id: int,
+        table_number: int,
+        lower: bytes,
+        upper: bytes | None,
+        snapshot_ts: int,
+        limit: int,
+        descending: bool = False,
+    ) -> list[IndexRow]:
+        """Live entries of ``index_id`` with ``lower <= key < upper`` as of ``snapshot_ts``, in order."""
+        if upper is None:
+            rows = await self.pool.fetch(_RANGE_SQL[(descending, False)], index_id, lower, snapshot_ts, limit, table_number)
+        else:
+            if upper <= lower:
+                return []
+            rows = await self.pool.fetch(_RANGE_SQL[(descending, True)], index_id, lower, upper, snapshot_ts, limit, table_number)
+        result = [IndexRow(row[0], row[1], row[2], row[3]) for row in rows]
+        result.sort(key=lambda row: row.key, reverse=descending)
+        return result
+
+    # --- writes --------------------------------------------------------------------
+
+    async def write_commit(
+        self,
+        conn: asyncpg.Connection,
+        commit_ts: int,
+        documents: Sequence[DocumentWrite],
+        index_writes: Sequence[IndexWrite],
+        write_set: bytes,
+    ) -> None:
+        """Insert one commit's rows. Runs inside the committer's transaction."""
+        if documents:
+            await conn.execute(
+                """INSERT INTO cx_documents (table_number, id, ts, value, prev_ts)
+                   SELECT t, i, $3, v, p FROM UNNEST($1::int[], $2::bytea[], $4::bytea[], $5::bigint[]) AS u(t, i, v, p)""",
+                [doc.table_number for doc in documents],
+                [doc.internal_id for doc in documents],
+                commit_ts,
+                [doc.value for doc in documents],
+                [doc.prev_ts for doc in documents],
+            )
+        if index_writes:
+            await conn.execute(
+                """INSERT INTO cx_indexes (index_id, key, ts, document_id)
+                   SELECT i, k, $3, d FROM UNNEST($1::int[], $2::bytea[], $4::bytea[]) AS u(i, k, d)""",
+                [entry.index_id for entry in index_writes],
+                [entry.key for entry in index_writes],
+                commit_ts,
+                [entry.document_id for entry in index_writes],
+            )
+        await conn.execute("INSERT INTO cx_commits (ts, writes) VALUES ($1, $2)", commit_ts, write_set)
+
+    # --- catalog -------------------------------------------------------------------
+
+    async def load_catalog(self) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+        async with self.pool.acquire() as conn:
+            tables = await conn.fetch("SELECT number, name FROM cx_tables ORDER BY number")
+            indexes = await conn.fetch("SELECT id, table_number, name, fields FROM cx_index_defs ORDER BY id")
+        return tables, indexes
+
+    async def create_table(self, name: str) -> int:
+        """The number of table ``name``, creating it if needed (safe across replicas)."""
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+                number = await conn.fetchval("SELECT number FROM cx_tables WHERE name = $1", name)
+                if number is not None:
+                    return number
+                number = await conn.fetchval(
+                    "SELECT GREATEST(COALESCE(MAX(number) + 1, $1), $1) FROM cx_tables", FIRST_USER_TABLE_NUMBER
+                )
+                await conn.execute("INSERT INTO cx_tables (number, name) VALUES ($1, $2)", number, name)
+                return number
+
+    async def create_index(self, table_number: int, name: str, fields: Sequence[str]) -> tuple[int, bool]:
+        """The id of an index, creating it if needed. Returns ``(id, created)``."""
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+                row = await conn.fetchrow(
+                    "SELECT id, fields FROM cx_index_defs WHERE table_number = $1 AND name = $2", table_number, name
+                )
+                if row is not None and orjson.loads(row["fields"]) == list(fields):
+                    return row["id"], False
+                if row is not None:
+                    await conn.execute("DELETE FROM cx_indexes WHERE index_id = $1", row["id"])
+                    await conn.execute("DELETE FROM cx_index_defs WHERE id = $1", row["id"])
+                index_id = await conn.fetchval(
+                    "INSERT INTO cx_index_defs (table_number, name, fields) VALUES ($1, $2, $3::jsonb) RETURNING id",
+                    table_number,
+                    name,
+                    orjson.dumps(list(fields)).decode(),
+                )
+                return index_id, True
+
+    async def drop_index(self, index_id: int) -> None:
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("DELETE FROM cx_index_defs WHERE id = $1", index_id)
+                await conn.execute("DELETE FROM cx_indexes WHERE index_id = $1", index_id)
+
+    async def backfill_index(self, index_id: int, rows: Sequence[tuple[bytes, int, bytes]]) -> None:
+        """Insert index entries ``(key, ts, document_id)`` for existing documents."""
+        if not rows:
+            return
+        await self.pool.execute(
+            """INSERT INTO cx_indexes (index_id, key, ts, document_id)
+               SELECT $1, k, t, d FROM UNNEST($2::bytea[], $3::bigint[], $4::bytea[]) AS u(k, t, d)
+               ON CONFLICT DO NOTHING""",
+            index_id,
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+        )
+
+    async def get_global(self, key: str) -> Any:
+        value = await self.pool.fetchval("SELECT value FROM cx_globals WHERE key = $1", key)
+        return None if value is None else orjson.loads(value)
+
+    async def set_global(self, key: str, value: Any) -> None:
+        await self.pool.execute(
+            "INSERT INTO cx_globals (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            key,
+            orjson.dumps(value).decode(),
+        )
+
+
+async def iterate_index(
+    persistence: Persistence, index_id: int, table_number: int, snapshot_ts: int, page_size: int = 512
+) -> AsyncIterator[IndexRow]:
+    """Stream a whole index at a snapshot, page by page (bounded memory)."""
+    lower = b""
+    while True:
+        page = await persistence.index_range(index_id, table_number, lower, None, snapshot_ts, page_size)
+        for row in page:
+            yield row
+        if len(page) < page_size:
+            return
+        lower = page[-1].key + b"\x00"

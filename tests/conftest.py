@@ -1,0 +1,52 @@
+"""Fixtures shared by every test: a real PostgreSQL server and fresh databases on it.
+
+By default the tests start the same embedded PostgreSQL that ``convexpy serve``
+uses. With ``CONVEXPY_TEST_DATABASE_URL`` set (e.g.
+``postgresql://postgres@127.0.0.1:5432/postgres``) they use that server instead;
+``.ci/run`` runs the storage and database tests both ways.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from convexpy.storage.embedded import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory):
+    """A URL of a PostgreSQL server's maintenance database (``postgres``)."""
+    given = os.environ.get("CONVEXPY_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"))
+    url = embedded.start()
+    yield url
+    embedded.stop()
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+@pytest.fixture
+async def fresh_database(pg_server_url: str):
+    """A DSN of a new, empty database, dropped after the test."""
+    name = "cxtest_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(pg_server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield with_database(pg_server_url, name)
+    admin = await asyncpg.connect(pg_server_url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent

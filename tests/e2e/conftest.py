@@ -1,0 +1,131 @@
+"""A real ``convexpy serve`` process, and the official clients pointed at it.
+
+The server runs the test app in ``tests/e2e/functions`` on free ports, against
+a fresh database on the session's PostgreSQL. Tests talk to it only as users
+do: the npm ``ConvexHttpClient`` (through ``tests/js/driver.mjs``), the PyPI
+``ConvexHttpClient``, and raw HTTP for malformed requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from ..conftest import REPO_ROOT, with_database
+
+JS_DIR = REPO_ROOT / "tests" / "js"
+FUNCTIONS = Path(__file__).resolve().parent / "functions"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    url: str
+    site_url: str
+    admin_key: str
+    process: subprocess.Popen
+
+    def js(self, calls: list[dict]) -> list[dict]:
+        """Run calls through the official npm ConvexHttpClient."""
+        completed = subprocess.run(
+            ["node", str(JS_DIR / "driver.mjs"), self.url],
+            input=json.dumps(calls),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert completed.returncode == 0, completed.stderr
+        return json.loads(completed.stdout)
+
+    def js_one(self, op: str, path: str, args: dict | None = None, **extra) -> dict:
+        return self.js([{"op": op, "path": path, "args": args or {}, **extra}])[0]
+
+    def post(self, route: str, body: object = None, *, headers: dict | None = None, content: bytes | None = None) -> httpx.Response:
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        data = content if content is not None else json.dumps(body).encode()
+        return httpx.post(self.url + route, content=data, headers=all_headers, timeout=60)
+
+
+def _start(database_url: str, data_dir: Path, functions: Path) -> RunningServer:
+    port, site_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "convexpy", "serve", "--functions", str(functions), "--port", str(port),
+         "--site-port", str(site_port), "--data-dir", str(data_dir), "--database-url", database_url,
+         "--host", "127.0.0.1", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    admin_key = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"server exited with {process.wait()}")
+        if "Admin key:" in line:
+            admin_key = line.split("Admin key:")[1].strip()
+            break
+    assert admin_key, "server did not print its admin key"
+    # Keep draining the server's output so a chatty server never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    httpx.get(url + "/version", timeout=10).raise_for_status()
+    return RunningServer(url, f"http://127.0.0.1:{site_port}", admin_key, process)
+
+
+@pytest.fixture(scope="session")
+async def server_database(pg_server_url: str):
+    name = "cxe2e_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(pg_server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield with_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def server(server_database: str, tmp_path_factory: pytest.TempPathFactory):
+    running = _start(server_database, tmp_path_factory.mktemp("server-data"), FUNCTIONS)
+    yield running
+    running.process.terminate()
+    try:
+        running.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        running.process.kill()
+        running.process.wait()
+    running.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def js_installed() -> None:
+    assert (JS_DIR / "node_modules" / "convex").exists(), "run `npm ci` in tests/js (scripts/test does it)"
+
+
+@pytest.fixture
+def js(server: RunningServer, js_installed: None) -> RunningServer:
+    return server
+
+
+@pytest.fixture
+def py_client(server: RunningServer):
+    from convex.http_client import ConvexHttpClient
+
+    return ConvexHttpClient(server.url)
