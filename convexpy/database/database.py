@@ -130,16 +130,16 @@ class Database:
             table = self.catalog.by_name[name]
             async for row in iterate_index(self.persistence, table.by_creation_time.id, table.number, self.latest_ts):
                 document = cjson.loads(row.value)
-                try:
-                    schema.validate_document(name, document, self.catalog.table_name)
-                except SchemaError as error:
+                problem = schema.mismatch(name, document, self.catalog.table_name)
+                if problem is not None:
                     raise SchemaError(
-                        f"Schema validation failed: document {document['_id']} in table \"{name}\" does not match the schema. {error}"
-                    ) from None
+                        f'Schema validation failed.\nDocument with ID "{document["_id"]}" in table "{name}" '
+                        f"does not match the schema: {problem}"
+                    )
 
     def validate_document(self, table: str, document: dict[str, Any]) -> None:
         if self.schema is not None:
-            self.schema.validate_document(table, document, self.catalog.table_name)
+            self.schema.validate_write(table, document, self.catalog.table_name)
 
     # --- transactions ----------------------------------------------------------------
 

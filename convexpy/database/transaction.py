@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .database import Database
 
 MAX_WRITES = 16_000
+MAX_DOCUMENTS_READ = 32_000
 MAX_PAGE = 1024
 _UNSET = object()
 
@@ -54,6 +55,7 @@ class Transaction:
         self.writable = writable
         self.read_set = ReadSet()
         self.writes: dict[tuple[int, bytes], PendingWrite] = {}
+        self.documents_read = 0
         self._snapshot_docs: dict[tuple[int, bytes], tuple[dict[str, Any] | None, int | None]] = {}
         self._next_creation_ms = ts_to_ms(max(snapshot_ts, time.time_ns()))
 
@@ -64,6 +66,14 @@ class Transaction:
         if self.read_set.count > MAX_READ_INTERVALS:
             raise ReadLimitExceeded(
                 f"Too many reads in a single function execution (limit: {MAX_READ_INTERVALS}). "
+                "Consider using smaller limits in your queries, paginating your queries, or using indexed queries with a selective index range expressions."
+            )
+
+    def count_document_read(self) -> None:
+        self.documents_read += 1
+        if self.documents_read > MAX_DOCUMENTS_READ:
+            raise ReadLimitExceeded(
+                f"Too many documents read in a single function execution (limit: {MAX_DOCUMENTS_READ}). "
                 "Consider using smaller limits in your queries, paginating your queries, or using indexed queries with a selective index range expressions."
             )
 
@@ -86,6 +96,8 @@ class Transaction:
             return pending.new
         self.record_read(table.by_id, point(internal_id))
         document, _ = await self._snapshot_get(table, internal_id)
+        if document is not None:
+            self.count_document_read()
         return document
 
     def scan(self, index: Index, interval: Interval, *, descending: bool = False, size_hint: int | None = None) -> "IndexScan":
@@ -266,6 +278,7 @@ class IndexScan:
             key, document = overlay_item
         else:
             key, raw = db_item
+            self.tx.count_document_read()
             document = cjson.loads(raw)
             self._db_peek = _UNSET
         self._last_key = key

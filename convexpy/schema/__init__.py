@@ -68,18 +68,25 @@ class SchemaDefinition:
     tables: dict[str, TableDefinition]
     schema_validation: bool = True
 
-    def validate_document(self, table: str, document: dict[str, Any], tables_by_number: Any = None) -> None:
-        """Raise :class:`SchemaError` if ``document`` (system fields included) does not match."""
+    def mismatch(self, table: str, document: dict[str, Any], tables_by_number: Any = None) -> str | None:
+        """Why ``document`` (system fields included) does not match its table, or None if it does."""
         definition = self.tables.get(table)
         if definition is None or definition.validator is None or not self.schema_validation:
-            return
+            return None
         body = {key: value for key, value in document.items() if key not in ("_id", "_creationTime")}
         try:
             definition.validator.check(body, tables_by_number)
         except ValidationFailure as failure:
+            return str(failure)
+        return None
+
+    def validate_write(self, table: str, document: dict[str, Any], tables_by_number: Any = None) -> None:
+        """Raise :class:`SchemaError` if a document being written does not match the schema."""
+        problem = self.mismatch(table, document, tables_by_number)
+        if problem is not None:
             raise SchemaError(
-                f'Failed to insert or update a document in table "{table}" because it does not match the schema: {failure}'
-            ) from None
+                f'Failed to insert or update a document in table "{table}" because it does not match the schema: {problem}'
+            )
 
 
 def define_schema(tables: Mapping[str, TableDefinition], *, schema_validation: bool = True) -> SchemaDefinition:

@@ -124,22 +124,35 @@ def unpack_write_set(data: bytes) -> list[tuple[int, bytes]]:
 
 
 def _range_sql(descending: bool, bounded: bool) -> str:
+    """The snapshot range scan: per key the newest entry at or before the snapshot, tombstones skipped.
+
+    Both directions stream from the primary key ``(index_id, key, ts)`` and stop
+    at the limit. Descending, a backward scan meets each key's newest version
+    first, so ``DISTINCT ON`` keeps it. Ascending, versions arrive oldest first,
+    so the newest is the row whose successor has another key (``lead``); a
+    ``DISTINCT ON ... ORDER BY key, ts DESC`` would sort the whole range first.
+    """
     upper = "AND key < $3" if bounded else ""
-    limit = "$5" if bounded else "$4"
-    snapshot = "$4" if bounded else "$3"
-    order = "key DESC, ts DESC" if descending else "key ASC, ts DESC"
+    snapshot, limit, table = ("$4", "$5", "$6") if bounded else ("$3", "$4", "$5")
+    where = f"index_id = $1 AND key >= $2 {upper} AND ts <= {snapshot}"
+    if descending:
+        versions = f"""
+            SELECT DISTINCT ON (key) key, ts, document_id FROM cx_indexes
+            WHERE {where} ORDER BY key DESC, ts DESC"""
+        newest = "TRUE"
+    else:
+        versions = f"""
+            SELECT key, ts, document_id, lead(key) OVER (ORDER BY key, ts) AS next_key FROM cx_indexes
+            WHERE {where}"""
+        newest = "(next_key IS NULL OR next_key <> key)"
     return f"""
-        WITH latest AS (
-            SELECT DISTINCT ON (key) key, ts, document_id
-            FROM cx_indexes
-            WHERE index_id = $1 AND key >= $2 {upper} AND ts <= {snapshot}
-            ORDER BY {order}
+        WITH versions AS ({versions}
         ), live AS (
-            SELECT key, ts, document_id FROM latest WHERE document_id IS NOT NULL LIMIT {limit}
+            SELECT key, ts, document_id FROM versions WHERE {newest} AND document_id IS NOT NULL LIMIT {limit}
         )
         SELECT live.key, live.ts, live.document_id, d.value
         FROM live JOIN cx_documents d
-          ON d.table_number = ${6 if bounded else 5} AND d.id = live.document_id AND d.ts = live.ts
+          ON d.table_number = {table} AND d.id = live.document_id AND d.ts = live.ts
     """
 
 

@@ -124,3 +124,16 @@ async def test_commit_timestamps_survive_restart(fresh_database):
     assert await second.commit(tx) > last
     assert len(await collect(second.begin(writable=False), table.by_creation_time)) == 2
     await second.close()
+
+
+async def test_reading_too_many_documents_fails_clearly(db, monkeypatch):
+    from convexpy.database import transaction
+
+    monkeypatch.setattr(transaction, "MAX_DOCUMENTS_READ", 5)
+    table = await db.ensure_table("things")
+    setup = db.begin(writable=True)
+    for n in range(6):
+        await setup.insert(table, {"n": float(n)})
+    await db.commit(setup)
+    with pytest.raises(transaction.ReadLimitExceeded, match=r"Too many documents read in a single function execution \(limit: 5\)"):
+        await collect(db.begin(writable=False), table.by_creation_time)

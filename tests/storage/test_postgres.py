@@ -60,3 +60,23 @@ async def test_schema_creation_is_idempotent(persistence):
     assert first == 10001
     assert await persistence.create_table("things") == first
     assert await persistence.create_table("others") == 10002
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_newest_version_per_key_in_both_directions(persistence, descending):
+    # a: two revisions; b: revised then deleted; c: one revision; d: created after the snapshot.
+    await commit(persistence, 10, b"a", b"A" * 16, b'{"a":1}')
+    await commit(persistence, 11, b"b", b"B" * 16, b'{"b":1}')
+    await commit(persistence, 12, b"c", b"C" * 16, b'{"c":1}')
+    await commit(persistence, 13, b"a", b"A" * 16, b'{"a":2}')
+    await commit(persistence, 14, b"b", b"B" * 16, b'{"b":2}')
+    await commit(persistence, 15, b"b", b"B" * 16, None)
+    await commit(persistence, 17, b"d", b"D" * 16, b'{"d":1}')
+    rows = await persistence.index_range(1, 10001, b"", None, 16, 10, descending)
+    expected = [(b"a", b'{"a":2}'), (b"c", b'{"c":1}')]
+    assert [(row.key, row.value) for row in rows] == (expected[::-1] if descending else expected)
+    first = await persistence.index_range(1, 10001, b"", None, 14, 1, descending)
+    expected_first = (b"c", b'{"c":1}') if descending else (b"a", b'{"a":2}')
+    assert [(row.key, row.value) for row in first] == [expected_first]
+    middle = await persistence.index_range(1, 10001, b"b", b"c", 14, 5, descending)
+    assert [(row.key, row.value) for row in middle] == [(b"b", b'{"b":2}')]

@@ -16,4 +16,4 @@ async def failsWithData(ctx, args):
     try:
         await ctx.run_mutation("errors:convexError", {"data": {"why": "nested"}})
     except ConvexError as error:
-        raise ConvexError({"caught": error.data})
+        raise ConvexError({"caught": error.data}) from None

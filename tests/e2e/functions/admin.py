@@ -1,6 +1,6 @@
 """Internal functions: reachable only with the admin key, or from actions."""
 
-from convexpy import action, internal_query, query, v
+from convexpy import action, internal_query, query
 
 
 @internal_query(args={})

@@ -1,0 +1,73 @@
+"""Schema changes across restarts: new indexes are backfilled, and a schema that stored
+documents violate is refused with an error naming the first offending document."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from convex.http_client import ConvexExecutionError, ConvexHttpClient
+
+from .conftest import _start
+
+NOTES = '''
+from convexpy import mutation, query, v
+
+@mutation(args={"title": v.string()})
+async def add(ctx, args):
+    return await ctx.db.insert("notes", {"title": args["title"]})
+
+@query(args={"title": v.string()})
+async def byTitle(ctx, args):
+    return [n["title"] for n in await ctx.db.query("notes").with_index("by_title", lambda q: q.eq("title", args["title"])).collect()]
+'''
+
+
+def write_app(folder: Path, schema_body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notes.py").write_text(NOTES)
+    (folder / "schema.py").write_text("from convexpy import define_schema, define_table, v\n" + textwrap.dedent(schema_body))
+    return folder
+
+
+def stop(running) -> None:
+    running.process.terminate()
+    running.process.wait(timeout=15)
+    running.process.stdout.close()
+
+
+async def test_index_added_later_is_backfilled_and_bad_schema_refused(fresh_database, tmp_path):
+    data = tmp_path / "data"
+    v1 = write_app(tmp_path / "v1", 'schema = define_schema({"notes": define_table({"title": v.string()})})\n')
+    running = _start(fresh_database, data, v1)
+    try:
+        client = ConvexHttpClient(running.url)
+        for title in ("a", "b", "a"):
+            client.mutation("notes:add", {"title": title})
+        try:
+            client.query("notes:byTitle", {"title": "a"})
+            raise AssertionError("query on a missing index should fail")
+        except ConvexExecutionError as error:
+            assert "Index notes.by_title not found." in str(error)
+    finally:
+        stop(running)
+
+    v2 = write_app(tmp_path / "v2", 'schema = define_schema({"notes": define_table({"title": v.string()}).index("by_title", ["title"])})\n')
+    running = _start(fresh_database, data, v2)
+    try:
+        assert ConvexHttpClient(running.url).query("notes:byTitle", {"title": "a"}) == ["a", "a"]
+    finally:
+        stop(running)
+
+    v3 = write_app(tmp_path / "v3", 'schema = define_schema({"notes": define_table({"title": v.string(), "body": v.string()})})\n')
+    refused = subprocess.run(
+        [sys.executable, "-m", "convexpy", "serve", "--functions", str(v3), "--port", "0", "--site-port", "0",
+         "--data-dir", str(data), "--database-url", fresh_database, "--log-level", "warning"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "Schema validation failed." in refused.stderr
+    assert 'in table "notes" does not match the schema: Object is missing the required field `body`.' in refused.stderr
+    assert 'Document with ID "' in refused.stderr
