@@ -40,7 +40,7 @@ class IndexRange:
 
     def __init__(self, index: Index):
         self._index = index
-        self._fields = [field for field in index.fields]
+        self._fields = list(index.fields)
         self._eq: list[Any] = []
         self._lower: tuple[str, Any] | None = None
         self._upper: tuple[str, Any] | None = None
@@ -253,6 +253,7 @@ class Query:
         return self
 
     def full_table_scan(self) -> "Query":
+        """Explicitly scan the whole table in creation order (the default without ``with_index``)."""
         return self
 
     fullTableScan = full_table_scan

@@ -260,9 +260,7 @@ def build_routes(deployment: Deployment) -> list[Route]:
         return json_response({"results": results})
 
     async def check_admin_key(request: Request) -> Response:
-        header = request.headers.get("authorization")
-        identity = identity_of(request)
-        if not identity.admin or header is None and not request.query_params.get("adminKey"):
+        if not identity_of(request).admin:
             raise Forbidden(
                 "The provided deploy key was invalid for this deployment. Double check that the environment this key "
                 "was generated for matches the desired deployment.",
