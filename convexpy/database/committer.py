@@ -28,6 +28,7 @@ from typing import AsyncIterator, Callable
 import asyncpg
 
 from ..errors import ConflictError, Overloaded
+from ..server.metrics import METRICS
 from ..storage.postgres import DocumentWrite, IndexWrite, Persistence, pack_write_set
 from .readset import ReadSet, SortedKeys
 from .writelog import WriteLog
@@ -37,17 +38,31 @@ MAX_BATCH = 128
 
 
 @dataclass(slots=True)
+class SessionRecord:
+    """A WebSocket mutation's outcome, stored with its writes so a re-sent request is not re-run."""
+
+    session_id: str
+    request_id: int
+    result: bytes
+    log_lines: list[str]
+
+
+@dataclass(slots=True)
 class CommitRequest:
     snapshot_ts: int
     read_set: ReadSet
     documents: list[DocumentWrite]
     index_writes: list[IndexWrite]
     written: SortedKeys
+    session_record: SessionRecord | None = None
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
+
+CommitListener = Callable[[int, SortedKeys], None]
+"""Called with ``(commit_ts, written_keys)`` for every commit, in ts order, once it is durable."""
 
 
 class Committer:
-    def __init__(self, persistence: Persistence, write_log: WriteLog, on_commit: Callable[[int], None]):
+    def __init__(self, persistence: Persistence, write_log: WriteLog, on_commit: CommitListener):
         self.persistence = persistence
         self.write_log = write_log
         self.on_commit = on_commit
@@ -99,7 +114,9 @@ class Committer:
     async def _catch_up(self, conn: asyncpg.Connection, clock_ts: int) -> None:
         if clock_ts > self.write_log.max_ts:
             for ts, keys in await self.persistence.commits_since(self.write_log.max_ts, conn):
-                self.write_log.append(ts, SortedKeys(keys))
+                written = SortedKeys(keys)
+                self.write_log.append(ts, written)
+                self.on_commit(ts, written)
 
     async def _commit_batch(self, batch: list[CommitRequest]) -> None:
         accepted: list[tuple[CommitRequest, int]] = []
@@ -113,11 +130,14 @@ class Committer:
                         if self.write_log.conflicts(request.read_set, request.snapshot_ts) or any(
                             earlier.written.intersects(request.read_set) for earlier, _ in accepted
                         ):
+                            METRICS.conflicts_total += 1
                             request.future.set_exception(ConflictError("a concurrent commit changed what this transaction read"))
                             continue
                         await self.persistence.write_commit(
                             conn, next_ts, request.documents, request.index_writes, pack_write_set(request.written.pairs())
                         )
+                        if request.session_record is not None:
+                            await self.persistence.write_session_record(conn, next_ts, request.session_record)
                         accepted.append((request, next_ts))
                         next_ts += 1
                     if accepted:
@@ -129,9 +149,9 @@ class Committer:
                 if not request.future.done():
                     request.future.set_exception(error)
             return
+        METRICS.commits_total += len(accepted)
         for request, ts in accepted:
             self.write_log.append(ts, request.written)
-        if accepted:
-            self.on_commit(accepted[-1][1])
+            self.on_commit(ts, request.written)
         for request, ts in accepted:
             request.future.set_result(ts)

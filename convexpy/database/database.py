@@ -21,7 +21,8 @@ from ..schema import SchemaDefinition
 from ..storage.postgres import Persistence, iterate_index
 from ..values import json as cjson
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
-from .committer import Committer
+from .committer import CommitListener, Committer, SessionRecord
+from .readset import SortedKeys
 from .transaction import Transaction
 from .writelog import WriteLog
 
@@ -37,7 +38,9 @@ class Database:
         self.schema: SchemaDefinition | None = None
         self.latest_ts = clock_ts
         self.write_log = WriteLog(clock_ts)
-        self.committer = Committer(persistence, self.write_log, self._advance)
+        self.committer = Committer(persistence, self.write_log, self._on_commit)
+        self.commit_listeners: list[CommitListener] = []
+        """Told of every commit, in ts order, right after ``latest_ts`` moves (subscriptions)."""
         self._table_locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
@@ -52,9 +55,11 @@ class Database:
         await self.committer.stop()
         await self.persistence.close()
 
-    def _advance(self, ts: int) -> None:
+    def _on_commit(self, ts: int, written: SortedKeys) -> None:
         if ts > self.latest_ts:
             self.latest_ts = ts
+        for listener in self.commit_listeners:
+            listener(ts, written)
 
     # --- catalog ---------------------------------------------------------------------
 
@@ -154,24 +159,34 @@ class Database:
         return await self.committer.commit(request)
 
     async def run_mutation(
-        self, body: Callable[[Transaction], Awaitable[T]], *, max_retries: int = DEFAULT_MAX_RETRIES
+        self,
+        body: Callable[[Transaction], Awaitable[T]],
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        record: Callable[[T], SessionRecord] | None = None,
     ) -> tuple[T, int]:
         """Run ``body`` in a fresh transaction until it commits; returns ``(result, commit_ts)``.
 
-        Raises :class:`ConflictError` only if even the exclusive last attempt lost
-        to another replica.
+        ``record`` turns the result into a session record stored atomically with
+        the writes (and forces a commit even when nothing was written, so the
+        outcome has a real commit ts). Raises :class:`ConflictError` only if even
+        the exclusive last attempt lost to another replica.
         """
-        for attempt in range(max_retries):
+
+        async def attempt(commit: Callable[..., Awaitable[int]]) -> tuple[T, int]:
             tx = self.begin(writable=True)
             result = await body(tx)
-            try:
-                return result, await self.commit(tx)
-            except ConflictError:
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        async with self.committer.exclusive() as commit_now:
-            tx = self.begin(writable=True)
-            result = await body(tx)
-            request = tx.prepare_commit()
+            request = tx.prepare_commit(force=record is not None)
             if request is None:
                 return result, tx.snapshot_ts
-            return result, await commit_now(request)
+            if record is not None:
+                request.session_record = record(result)
+            return result, await commit(request)
+
+        for retry in range(max_retries):
+            try:
+                return await attempt(self.committer.commit)
+            except ConflictError:
+                await asyncio.sleep(random.uniform(0, 0.002 * (retry + 1)))
+        async with self.committer.exclusive() as commit_now:
+            return await attempt(commit_now)

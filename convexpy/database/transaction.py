@@ -56,6 +56,10 @@ class Transaction:
         self.read_set = ReadSet()
         self.writes: dict[tuple[int, bytes], PendingWrite] = {}
         self.documents_read = 0
+        self.journal_in: str | None = None
+        """The end cursor a re-run paginated query must stop at (from its journal)."""
+        self.journal_out: str | None = None
+        self.paginated = False
         self._snapshot_docs: dict[tuple[int, bytes], tuple[dict[str, Any] | None, int | None]] = {}
         self._next_creation_ms = ts_to_ms(max(snapshot_ts, time.time_ns()))
 
@@ -163,8 +167,8 @@ class Transaction:
 
     # --- commit ----------------------------------------------------------------------
 
-    def prepare_commit(self) -> CommitRequest | None:
-        """The rows and written keys of this transaction, or None if it wrote nothing."""
+    def prepare_commit(self, *, force: bool = False) -> CommitRequest | None:
+        """The rows and written keys of this transaction, or None if it wrote nothing (unless ``force``)."""
         documents: list[DocumentWrite] = []
         index_writes: list[IndexWrite] = []
         written: list[tuple[int, bytes]] = []
@@ -188,7 +192,7 @@ class Transaction:
                 if new_key is not None:
                     index_writes.append(IndexWrite(index.id, new_key, pending.internal_id))
                     written.append((index.id, new_key))
-        if not documents:
+        if not documents and not force:
             return None
         return CommitRequest(self.snapshot_ts, self.read_set, documents, index_writes, SortedKeys(written))
 

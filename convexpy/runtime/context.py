@@ -146,9 +146,12 @@ class DatabaseWriter(DatabaseReader):
 @dataclass
 class Auth:
     identity: "Identity"
+    used: bool = False
+    """Whether the function looked at the identity; results that did not can be shared between callers."""
 
     async def get_user_identity(self) -> dict[str, Any] | None:
         """The caller's user identity (an acting-as identity for admins), or None."""
+        self.used = True
         return self.identity.user
 
     getUserIdentity = get_user_identity

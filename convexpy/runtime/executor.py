@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..database import Database
+from ..database.committer import SessionRecord
 from ..database.readset import ReadSet
 from ..errors import (
     ArgumentValidationError,
@@ -27,6 +28,7 @@ from ..errors import (
     ReturnsValidationError,
     SystemError,
 )
+from ..values import json as cjson
 from ..values.model import MAX_VALUE_SIZE, format_size, normalize, size_of
 from ..values.validators import ValidationFailure, render
 from .context import ActionCtx, MutationCtx, QueryCtx
@@ -61,6 +63,10 @@ class Outcome:
     ts: int | None = None
     """Commit ts of a mutation, snapshot ts of a query."""
     read_set: ReadSet | None = None
+    journal: str | None = None
+    """A query's journal: the end cursor of its paginate() call, for stable pages on re-runs."""
+    uses_identity: bool = True
+    """False when a query never read ``ctx.auth``: its result is the same for every caller."""
 
     @property
     def has_error_data(self) -> bool:
@@ -84,6 +90,9 @@ def _render_error_data(data: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
+    """A JSON-able rendering that prints numbers as JavaScript does (``1``, not ``1.0``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
     if isinstance(value, bytes):
         return "<bytes>"
     if isinstance(value, dict):
@@ -156,15 +165,26 @@ class Executor:
         expected: FunctionKind | None = None,
         style: str = NotFoundStyle.PUBLIC,
         snapshot_ts: int | None = None,
+        journal: str | None = None,
+        session: tuple[str, int] | None = None,
     ) -> Outcome:
-        """Run a function called from outside (HTTP, WebSocket)."""
+        """Run a function called from outside (HTTP, WebSocket).
+
+        ``journal`` is a subscription's journal (queries); ``session`` is the
+        ``(session id, request id)`` of a WebSocket mutation, whose outcome is then
+        stored with its writes.
+        """
         function_path = parse_path(path) if isinstance(path, str) else path
         try:
             function = self.resolve(function_path, identity, expected, style)
             call_args = self._validate_args(function, function_path, args)
         except FunctionError as error:
-            return Outcome(False, error_message=error.message + "\n")
-        return await self._execute(function, function_path, call_args, identity, depth=0, snapshot_ts=snapshot_ts)
+            return Outcome(False, error_message=error.message + "\n", uses_identity=False)
+        if function.kind == FunctionKind.QUERY:
+            return await self._run_query(function, call_args, identity, snapshot_ts, journal)
+        if function.kind == FunctionKind.MUTATION:
+            return await self._run_mutation(function, call_args, identity, session)
+        return await self._run_action(function, call_args, identity, 0)
 
     def _validate_args(self, function: ConvexFunction, path: FunctionPath, args: list[Any]) -> dict[str, Any]:
         if size_of(args) > MAX_ARGS_SIZE:
@@ -197,20 +217,11 @@ class Executor:
             raise FunctionError(f"Function return value is too large ({format_size(size)} > maximum size 16 MiB)")
         return value
 
-    async def _execute(
-        self,
-        function: ConvexFunction,
-        path: FunctionPath,
-        args: dict[str, Any],
-        identity: Identity,
-        *,
-        depth: int,
-        snapshot_ts: int | None = None,
-    ) -> Outcome:
+    async def _execute(self, function: ConvexFunction, args: dict[str, Any], identity: Identity, depth: int) -> Outcome:
         if function.kind == FunctionKind.QUERY:
-            return await self._run_query(function, args, identity, snapshot_ts)
+            return await self._run_query(function, args, identity, None, None)
         if function.kind == FunctionKind.MUTATION:
-            return await self._run_mutation(function, args, identity)
+            return await self._run_mutation(function, args, identity, None)
         return await self._run_action(function, args, identity, depth)
 
     def _failure(self, exc: BaseException, lines: list[str], **extra: Any) -> Outcome:
@@ -222,18 +233,28 @@ class Executor:
                 outcome.error_data = repr(exc.data)
         return outcome
 
-    async def _run_query(self, function: ConvexFunction, args: dict, identity: Identity, snapshot_ts: int | None) -> Outcome:
+    async def _run_query(
+        self, function: ConvexFunction, args: dict, identity: Identity, snapshot_ts: int | None, journal: str | None
+    ) -> Outcome:
         tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
+        tx.journal_in = journal
+        ctx = QueryCtx(tx, identity)
         with LogCapture() as logs:
             try:
-                value = self._check_returns(function, await function.handler(QueryCtx(tx, identity), args))
+                value = self._check_returns(function, await function.handler(ctx, args))
             except SystemError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every user failure becomes an outcome
-                return self._failure(exc, logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set)
-        return Outcome(True, value, log_lines=logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set)
+                return self._failure(
+                    exc, logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=ctx.auth.used
+                )
+        return Outcome(
+            True, value, log_lines=logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=ctx.auth.used
+        )
 
-    async def _run_mutation(self, function: ConvexFunction, args: dict, identity: Identity) -> Outcome:
+    async def _run_mutation(
+        self, function: ConvexFunction, args: dict, identity: Identity, session: tuple[str, int] | None
+    ) -> Outcome:
         capture: list[LogCapture] = []
 
         async def body(tx: Any) -> Any:
@@ -242,8 +263,12 @@ class Executor:
             with logs:
                 return self._check_returns(function, await function.handler(MutationCtx(tx, identity), args))
 
+        def record(value: Any) -> SessionRecord:
+            assert session is not None
+            return SessionRecord(session[0], session[1], cjson.dumps(value), capture[0].lines)
+
         try:
-            value, commit_ts = await self.db.run_mutation(body)
+            value, commit_ts = await self.db.run_mutation(body, record=record if session is not None else None)
         except SystemError:
             raise
         except ConflictError:
@@ -279,7 +304,7 @@ class Executor:
             path = parse_path(target)
         function = self.resolve(path, Identity(admin=True, user=identity.user), kind, NotFoundStyle.ANY)
         call_args = self._validate_args(function, path, [normalize({} if args is None else args)])
-        outcome = await self._execute(function, path, call_args, identity, depth=depth)
+        outcome = await self._execute(function, call_args, identity, depth)
         log_lines.extend(outcome.log_lines)
         if outcome.success:
             return outcome.value

@@ -327,8 +327,16 @@ class Query:
         if not isinstance(num_items, (int, float)) or isinstance(num_items, bool) or num_items != num_items:
             raise QueryError(f"paginationOpts.numItems must be a number, got {num_items!r}")
         num_items = max(1, min(int(num_items), MAX_PAGE_ITEMS))
+        if self._tx.paginated:
+            raise QueryError(
+                "This query or mutation function ran multiple paginated queries. Convex only supports a single paginated query in each function."
+            )
+        self._tx.paginated = True
         cursor = options.get("cursor")
         end_cursor = options.get("endCursor")
+        if end_cursor is None and self._tx.journal_in is not None:
+            # A subscription re-run: keep the page's end where the first run put it.
+            end_cursor = self._tx.journal_in
         interval = self._interval
         if cursor is not None:
             if not isinstance(cursor, str):
@@ -358,5 +366,8 @@ class Query:
         finally:
             scan.close()
         if end_cursor is not None:
-            return {"page": page, "isDone": decode_cursor(end_cursor) == _END, "continueCursor": end_cursor}
-        return {"page": page, "isDone": done, "continueCursor": encode_cursor(None if done else last_key)}
+            result = {"page": page, "isDone": decode_cursor(end_cursor) == _END, "continueCursor": end_cursor}
+        else:
+            result = {"page": page, "isDone": done, "continueCursor": encode_cursor(None if done else last_key)}
+        self._tx.journal_out = result["continueCursor"]
+        return result

@@ -8,16 +8,22 @@ reference backend's generic 500, and the server keeps serving.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import BadRequest, SystemError
 from ..values.ids import InvalidId
 from .http_api import Deployment, build_routes, error_response, json_response
+from .metrics import METRICS
+
+if TYPE_CHECKING:
+    from ..sync.endpoint import SyncHub
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +90,42 @@ class CorsMiddleware:
         await self.app(scope, receive, send_with_cors)
 
 
-def create_api_app(deployment: Deployment) -> ASGIApp:
+class CollapseSlashes:
+    """``https://host/`` as a deployment URL makes the JS client ask for ``//api/...``; serve it anyway."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if "//" in path:
+            while "//" in path:
+                path = path.replace("//", "/")
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGIApp:
+    """The API port: the HTTP API and the WebSocket sync endpoints."""
+    from ..sync.endpoint import SyncHub
+
+    hub = hub or SyncHub(deployment)
+
+    async def metrics(request: Request) -> Response:
+        gauges = {
+            "sync_sessions": ("Open WebSocket sessions.", lambda: len(hub.sessions)),
+            "sync_subscriptions": ("Live query subscriptions.", lambda: hub.subscriptions.count),
+            "latest_commit_ts": ("Newest commit timestamp this process has applied (ns).", lambda: deployment.executor.db.latest_ts),
+        }
+        return PlainTextResponse(METRICS.render(gauges), media_type="text/plain; version=0.0.4")
+
+    routes = build_routes(deployment) + [
+        Route("/metrics", metrics),
+        WebSocketRoute("/api/sync", hub.serve),
+        WebSocketRoute("/api/{client_version}/sync", hub.serve),
+    ]
     app = Starlette(
-        routes=build_routes(deployment),
+        routes=routes,
         exception_handlers={
             SystemError: _system_error,
             HTTPException: _http_error,
@@ -94,7 +133,7 @@ def create_api_app(deployment: Deployment) -> ASGIApp:
             Exception: _internal_error,
         },
     )
-    return CorsMiddleware(app)
+    return CollapseSlashes(CorsMiddleware(app))
 
 
 def create_site_app(deployment: Deployment) -> ASGIApp:

@@ -94,15 +94,21 @@ class AdminKeys:
         raise BadRequest("Invalid admin key", code="InvalidAdminKey")
 
 
+def user_identity(attributes: object, error: str = "Malformed Authorization header.") -> dict:
+    """A user identity from acting-as attributes: ``tokenIdentifier``, or ``issuer`` and ``subject``."""
+    if not isinstance(attributes, dict):
+        raise BadRequest(error, code="HeaderParseFailure")
+    attributes = dict(attributes)
+    if "tokenIdentifier" not in attributes:
+        if "issuer" not in attributes or "subject" not in attributes:
+            raise BadRequest(error, code="HeaderParseFailure")
+        attributes["tokenIdentifier"] = f"{attributes['issuer']}|{attributes['subject']}"
+    return attributes
+
+
 def _decode_acting_as(encoded: str) -> dict:
     try:
         attributes = orjson.loads(base64.b64decode(encoded, validate=True))
     except ValueError:
         raise BadRequest("Malformed Authorization header.", code="HeaderParseFailure") from None
-    if not isinstance(attributes, dict):
-        raise BadRequest("Malformed Authorization header.", code="HeaderParseFailure")
-    if "tokenIdentifier" not in attributes:
-        if "issuer" not in attributes or "subject" not in attributes:
-            raise BadRequest("Malformed Authorization header.", code="HeaderParseFailure")
-        attributes["tokenIdentifier"] = f"{attributes['issuer']}|{attributes['subject']}"
-    return attributes
+    return user_identity(attributes)

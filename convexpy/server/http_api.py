@@ -133,8 +133,13 @@ class UdfResponses:
         return body
 
 
+def new_request_id() -> str:
+    """A request id as the backend makes them: 16 lowercase hex characters."""
+    return secrets.token_hex(8)
+
+
 def _request_id(request: Request) -> str:
-    return request.headers.get("convex-request-id") or secrets.token_hex(8)
+    return request.headers.get("convex-request-id") or new_request_id()
 
 
 def encode_ts(ts: int) -> str:

@@ -76,7 +76,8 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
         servers = [
             uvicorn.Server(uvicorn.Config(create_api_app(deployment), host=settings.host, port=settings.port,
                                           log_level=settings.log_level, access_log=False, lifespan="off",
-                                          ws_max_size=32 * 1024 * 1024)),
+                                          ws="websockets", ws_max_size=32 * 1024 * 1024,
+                                          ws_ping_interval=5.0, ws_ping_timeout=120.0)),
             uvicorn.Server(uvicorn.Config(create_site_app(deployment), host=settings.host, port=settings.site_port,
                                           log_level=settings.log_level, access_log=False, lifespan="off")),
         ]

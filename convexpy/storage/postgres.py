@@ -10,6 +10,8 @@ User tables are not SQL tables. Everything lives in a handful of tables:
                   it to learn what changed (OCC validation, subscriptions).
 ``cx_clock``      one row: the latest commit timestamp. Committers lock it,
                   which totally orders commits across replicas.
+``cx_session_requests``  outcomes of WebSocket mutations by (session, request id),
+                  written with the mutation's rows, so a re-sent mutation is not re-run.
 ``cx_tables``, ``cx_index_defs``, ``cx_globals``: catalog and settings.
 
 Reading at snapshot ``T`` takes, per key, the newest entry with ``ts <= T``
@@ -65,6 +67,15 @@ CREATE TABLE IF NOT EXISTS cx_index_defs (
     name TEXT NOT NULL,
     fields JSONB NOT NULL,
     UNIQUE (table_number, name)
+);
+
+CREATE TABLE IF NOT EXISTS cx_session_requests (
+    session_id TEXT NOT NULL,
+    request_id BIGINT NOT NULL,
+    ts BIGINT NOT NULL,
+    result BYTEA NOT NULL,
+    log_lines JSONB NOT NULL,
+    PRIMARY KEY (session_id, request_id)
 );
 
 CREATE TABLE IF NOT EXISTS cx_globals (
@@ -246,6 +257,23 @@ class Persistence:
                 [entry.document_id for entry in index_writes],
             )
         await conn.execute("INSERT INTO cx_commits (ts, writes) VALUES ($1, $2)", commit_ts, write_set)
+
+    async def write_session_record(self, conn: asyncpg.Connection, commit_ts: int, record: Any) -> None:
+        await conn.execute(
+            "INSERT INTO cx_session_requests (session_id, request_id, ts, result, log_lines) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            record.session_id,
+            record.request_id,
+            commit_ts,
+            record.result,
+            orjson.dumps(record.log_lines).decode(),
+        )
+
+    async def read_session_record(self, session_id: str, request_id: int) -> tuple[int, bytes, list[str]] | None:
+        """The stored outcome of a WebSocket mutation: ``(commit_ts, encoded result, log lines)``."""
+        row = await self.pool.fetchrow(
+            "SELECT ts, result, log_lines FROM cx_session_requests WHERE session_id = $1 AND request_id = $2", session_id, request_id
+        )
+        return None if row is None else (row["ts"], row["result"], orjson.loads(row["log_lines"]))
 
     # --- catalog -------------------------------------------------------------------
 

@@ -49,3 +49,11 @@ async def filtered(ctx, args):
 @query(args={"channel": v.string()})
 async def latest(ctx, args):
     return await ctx.db.query("messages").with_index("by_channel", lambda q: q.eq("channel", args["channel"])).order("desc").first()
+
+
+@mutation(args={"channels": v.array(v.string()), "n": v.number()})
+async def sendToChannels(ctx, args):
+    """One commit that touches many channels at once (subscription fan-out)."""
+    for name in args["channels"]:
+        await ctx.db.insert("messages", {"channel": name, "body": "fan-out", "n": args["n"]})
+    return None

@@ -1,0 +1,1 @@
+"""The WebSocket sync protocol: sessions, subscriptions and shared query results."""
