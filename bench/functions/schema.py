@@ -1,0 +1,3 @@
+from convexpy import define_schema, define_table, v
+
+schema = define_schema({"events": define_table({"channel": v.string(), "n": v.number()}).index("by_channel", ["channel"])})
