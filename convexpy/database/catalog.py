@@ -64,6 +64,8 @@ class Catalog:
     def __init__(self) -> None:
         self.by_name: dict[str, Table] = {}
         self.by_number: dict[int, Table] = {}
+        self.indexes: dict[int, Index] = {}
+        """Every index by id, across tables."""
 
     def add_table(self, number: int, name: str) -> Table:
         table = self.by_number.get(number)
@@ -80,10 +82,13 @@ class Catalog:
             full_fields = full_fields + ("_creationTime",)
         index = Index(index_id, table_number, name, full_fields)
         table.indexes[name] = index
+        self.indexes[index_id] = index
         return index
 
     def remove_index(self, table_number: int, name: str) -> None:
-        self.by_number[table_number].indexes.pop(name, None)
+        removed = self.by_number[table_number].indexes.pop(name, None)
+        if removed is not None:
+            self.indexes.pop(removed.id, None)
 
     def table_name(self, number: int) -> str | None:
         table = self.by_number.get(number)

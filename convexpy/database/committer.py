@@ -23,13 +23,13 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
 from ..errors import ConflictError, Overloaded
 from ..server.metrics import METRICS
-from ..storage.postgres import DocumentWrite, IndexWrite, Persistence, pack_write_set
+from ..storage.postgres import DocumentWrite, IndexWrite, Persistence
 from .readset import ReadSet, SortedKeys
 from .writelog import WriteLog
 
@@ -61,10 +61,17 @@ CommitListener = Callable[[int, SortedKeys], None]
 """Called with ``(commit_ts, written_keys)`` for every commit, in ts order, once it is durable."""
 
 
+CatchUp = Callable[[asyncpg.Connection, int], Awaitable[None]]
+"""Brings the write log up to a clock ts, under the clock lock, before validation."""
+
+VERIFY_ATTEMPTS = 20
+
+
 class Committer:
-    def __init__(self, persistence: Persistence, write_log: WriteLog, on_commit: CommitListener):
+    def __init__(self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: CommitListener):
         self.persistence = persistence
         self.write_log = write_log
+        self.catch_up = catch_up
         self.on_commit = on_commit
         self._queue: asyncio.Queue[CommitRequest] = asyncio.Queue()
         self._gate = asyncio.Lock()
@@ -89,19 +96,34 @@ class Committer:
         return await request.future
 
     @asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[Callable[[CommitRequest], "asyncio.Future[int]"]]:
-        """Hold off every other commit on this replica while the caller runs and commits.
+    async def exclusive(self) -> AsyncIterator[Callable[[CommitRequest], Awaitable[int]]]:
+        """Run the caller's transaction while holding the clock row: no replica can commit meanwhile.
 
-        The last retry of a mutation that keeps losing races runs here, so a
-        hot key cannot starve it (other replicas can still conflict with it).
+        The pessimistic last resort for a mutation that keeps losing OCC races:
+        its snapshot is the clock, nothing can commit between its reads and its
+        commit, so it cannot conflict. Every replica's commits wait for it, so
+        it is only for the final retry.
         """
         async with self._gate:
-            yield self._commit_now
+            async with self.persistence.pool.acquire() as conn:
+                transaction = conn.transaction()
+                await transaction.start()
+                finished = False
+                try:
+                    clock_ts = await conn.fetchval("SELECT ts FROM cx_clock WHERE id = 1 FOR UPDATE")
+                    await self.catch_up(conn, clock_ts)
 
-    async def _commit_now(self, request: CommitRequest) -> int:
-        request.future = asyncio.get_running_loop().create_future()
-        await self._commit_batch([request])
-        return await request.future
+                    async def commit_now(request: CommitRequest) -> int:
+                        nonlocal finished
+                        request.future = asyncio.get_running_loop().create_future()
+                        finished = True
+                        await self._commit_locked(conn, transaction, [request], clock_ts)
+                        return await request.future
+
+                    yield commit_now
+                finally:
+                    if not finished and not conn.is_closed():
+                        await transaction.rollback()
 
     async def _run(self) -> None:
         while True:
@@ -111,47 +133,89 @@ class Committer:
             async with self._gate:
                 await self._commit_batch(batch)
 
-    async def _catch_up(self, conn: asyncpg.Connection, clock_ts: int) -> None:
-        if clock_ts > self.write_log.max_ts:
-            for ts, keys in await self.persistence.commits_since(self.write_log.max_ts, conn):
-                written = SortedKeys(keys)
-                self.write_log.append(ts, written)
-                self.on_commit(ts, written)
+    def _validate(self, batch: list[CommitRequest], clock_ts: int) -> list[tuple[int, CommitRequest]]:
+        """Assign timestamps to the requests that do not conflict; reject the others."""
+        accepted: list[tuple[int, CommitRequest]] = []
+        next_ts = max(clock_ts + 1, time.time_ns())
+        for request in batch:
+            if self.write_log.conflicts(request.read_set, request.snapshot_ts) or any(
+                earlier.written.intersects(request.read_set) for _, earlier in accepted
+            ):
+                METRICS.conflicts_total += 1
+                request.future.set_exception(ConflictError("a concurrent commit changed what this transaction read"))
+                continue
+            accepted.append((next_ts, request))
+            next_ts += 1
+        return accepted
 
     async def _commit_batch(self, batch: list[CommitRequest]) -> None:
-        accepted: list[tuple[CommitRequest, int]] = []
         try:
             async with self.persistence.pool.acquire() as conn:
-                async with conn.transaction():
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
                     clock_ts = await conn.fetchval("SELECT ts FROM cx_clock WHERE id = 1 FOR UPDATE")
-                    await self._catch_up(conn, clock_ts)
-                    next_ts = max(clock_ts + 1, time.time_ns())
-                    for request in batch:
-                        if self.write_log.conflicts(request.read_set, request.snapshot_ts) or any(
-                            earlier.written.intersects(request.read_set) for earlier, _ in accepted
-                        ):
-                            METRICS.conflicts_total += 1
-                            request.future.set_exception(ConflictError("a concurrent commit changed what this transaction read"))
-                            continue
-                        await self.persistence.write_commit(
-                            conn, next_ts, request.documents, request.index_writes, pack_write_set(request.written.pairs())
-                        )
-                        if request.session_record is not None:
-                            await self.persistence.write_session_record(conn, next_ts, request.session_record)
-                        accepted.append((request, next_ts))
-                        next_ts += 1
-                    if accepted:
-                        await conn.execute("UPDATE cx_clock SET ts = $1 WHERE id = 1", accepted[-1][1])
+                    await self.catch_up(conn, clock_ts)
+                except BaseException:
+                    await transaction.rollback()
+                    raise
+                await self._commit_locked(conn, transaction, batch, clock_ts)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            logger.exception("commit batch failed")
-            error = Overloaded(f"The database failed while committing ({type(exc).__name__}: {exc}). Try again.")
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(error)
-            return
+            logger.warning("commit batch failed before validation: %s: %s", type(exc).__name__, exc)
+            self._fail(batch, exc, outcome_known=True)
+
+    async def _commit_locked(self, conn: asyncpg.Connection, transaction: Any, batch: list[CommitRequest], clock_ts: int) -> None:
+        """Validate, write and commit ``batch`` in ``transaction``, which holds the clock row lock."""
+        accepted: list[tuple[int, CommitRequest]] = []
+        committing = False
+        try:
+            try:
+                accepted = self._validate(batch, clock_ts)
+                if accepted:
+                    await self.persistence.write_commits(conn, accepted)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            committing = True
+            await transaction.commit()
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
+            landed = await self._landed([ts for ts, _ in accepted]) if committing and accepted else False
+            if landed is not True:
+                self._fail(batch, exc, outcome_known=landed is False)
+                return
+        self._publish(accepted)
+
+    async def _landed(self, timestamps: list[int]) -> bool | None:
+        """After an error during COMMIT the outcome is unknown: ask PostgreSQL, retrying while it is away.
+
+        None if no answer could be had. Commits that did land reach this replica
+        later through the commit log, like any other replica's.
+        """
+        for attempt in range(VERIFY_ATTEMPTS):
+            try:
+                return await self.persistence.committed(timestamps)
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+        return None
+
+    def _fail(self, batch: list[CommitRequest], exc: BaseException, *, outcome_known: bool) -> None:
+        if outcome_known:
+            message = f"The database connection failed while committing ({type(exc).__name__}). Nothing was applied; try again."
+        else:
+            message = (
+                f"The database connection failed while committing ({type(exc).__name__}) and did not come back, so "
+                "whether the mutation was applied is unknown. Check before retrying."
+            )
+        error = Overloaded(message)
+        for request in batch:
+            if not request.future.done():
+                request.future.set_exception(error)
+
+    def _publish(self, accepted: list[tuple[int, CommitRequest]]) -> None:
         METRICS.commits_total += len(accepted)
-        for request, ts in accepted:
+        for ts, request in accepted:
             self.write_log.append(ts, request.written)
             self.on_commit(ts, request.written)
-        for request, ts in accepted:
+        for ts, request in accepted:
             request.future.set_result(ts)

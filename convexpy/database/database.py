@@ -16,12 +16,13 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import orjson
 
-from ..errors import ConflictError, SchemaError
+from ..errors import ConflictError, Overloaded, SchemaError
 from ..schema import SchemaDefinition
 from ..storage.postgres import Persistence, iterate_index
 from ..values import json as cjson
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
 from .committer import CommitListener, Committer, SessionRecord
+from .follower import Follower
 from .readset import SortedKeys
 from .transaction import Transaction
 from .writelog import WriteLog
@@ -29,6 +30,9 @@ from .writelog import WriteLog
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_MAX_RETRIES = 8
+WAIT_FOR_TS_S = 10.0
+EXCLUSIVE_TIMEOUT_S = 5.0
+"""The pessimistic last attempt blocks every replica's commits, so it gets a deadline."""
 
 
 class Database:
@@ -38,33 +42,94 @@ class Database:
         self.schema: SchemaDefinition | None = None
         self.latest_ts = clock_ts
         self.write_log = WriteLog(clock_ts)
-        self.committer = Committer(persistence, self.write_log, self._on_commit)
+        self.committer = Committer(persistence, self.write_log, self._catch_up_locked, self._on_commit)
         self.commit_listeners: list[CommitListener] = []
         """Told of every commit, in ts order, right after ``latest_ts`` moves (subscriptions)."""
+        self.follower: Follower | None = None
         self._table_locks: dict[str, asyncio.Lock] = {}
+        self._advanced = asyncio.Event()
+        """Set (and replaced) whenever ``latest_ts`` moves."""
+        self._catch_up_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, dsn: str, *, pool_size: int = 16) -> "Database":
+    async def open(cls, dsn: str, *, pool_size: int = 16, follow: bool = True) -> "Database":
+        """Open the database at ``dsn``; with ``follow``, also apply other replicas' commits as they land."""
         persistence = await Persistence.connect(dsn, max_size=pool_size)
         database = cls(persistence, await persistence.read_clock())
         await database.reload_catalog()
         database.committer.start()
+        if follow:
+            database.follower = Follower(database, dsn)
+            database.follower.start()
         return database
 
     async def close(self) -> None:
+        if self.follower is not None:
+            await self.follower.stop()
         await self.committer.stop()
         await self.persistence.close()
+
+    @property
+    def ready(self) -> bool:
+        """Caught up with the commit log (readiness for orchestration)."""
+        return self.follower is None or self.follower.ready
 
     def _on_commit(self, ts: int, written: SortedKeys) -> None:
         if ts > self.latest_ts:
             self.latest_ts = ts
         for listener in self.commit_listeners:
             listener(ts, written)
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    # --- following other replicas ----------------------------------------------------
+
+    async def _apply_commits(self, commits: list[tuple[int, list[tuple[int, bytes]]]]) -> None:
+        """Apply commits read from the commit log, in ts order, skipping any already applied."""
+        if any(index_id not in self.catalog.indexes for _, keys in commits for index_id, _ in keys):
+            await self.reload_catalog()  # another replica created a table or an index
+        for ts, keys in commits:
+            if ts > self.write_log.max_ts:
+                written = SortedKeys(keys)
+                self.write_log.append(ts, written)
+                self._on_commit(ts, written)
+
+    async def _catch_up_locked(self, conn: Any, clock_ts: int) -> None:
+        """The committer's catch-up, under the clock lock: no commit below ``clock_ts`` may be missing."""
+        if clock_ts > self.write_log.max_ts:
+            async with self._catch_up_lock:
+                await self._apply_commits(await self.persistence.commits_since(self.write_log.max_ts, conn))
+
+    async def catch_up(self) -> None:
+        """Apply every commit in the log after the newest one applied here."""
+        async with self._catch_up_lock:
+            await self._apply_commits(await self.persistence.commits_since(self.write_log.max_ts))
+
+    async def wait_for_ts(self, ts: int, timeout_s: float = WAIT_FOR_TS_S) -> None:
+        """Return once commits up to ``ts`` are applied here (a client saw ``ts`` on another replica)."""
+        if ts <= self.latest_ts:
+            return
+        if self.follower is not None:
+            self.follower.wake()
+        else:
+            await self.catch_up()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        try:
+            while self.latest_ts < ts:
+                await asyncio.wait_for(self._advanced.wait(), deadline - asyncio.get_running_loop().time())
+        except asyncio.TimeoutError:
+            raise Overloaded(
+                f"This replica has not caught up to timestamp {ts} yet (it is at {self.latest_ts}). Try again.",
+                code="TooEarly",
+                status=425,
+            ) from None
 
     # --- catalog ---------------------------------------------------------------------
 
     async def reload_catalog(self) -> None:
         tables, indexes = await self.persistence.load_catalog()
+        if self.catalog.by_number:
+            logger.info("reloading the catalog: another replica changed tables or indexes")
         for row in tables:
             self.catalog.add_table(row["number"], row["name"])
         for row in indexes:
@@ -169,8 +234,9 @@ class Database:
 
         ``record`` turns the result into a session record stored atomically with
         the writes (and forces a commit even when nothing was written, so the
-        outcome has a real commit ts). Raises :class:`ConflictError` only if even
-        the exclusive last attempt lost to another replica.
+        outcome has a real commit ts). After ``max_retries`` optimistic attempts
+        the last one runs holding the clock row (see :meth:`Committer.exclusive`),
+        which cannot conflict.
         """
 
         async def attempt(commit: Callable[..., Awaitable[int]]) -> tuple[T, int]:
@@ -187,6 +253,6 @@ class Database:
             try:
                 return await attempt(self.committer.commit)
             except ConflictError:
-                await asyncio.sleep(random.uniform(0, 0.002 * (retry + 1)))
+                await asyncio.sleep(random.uniform(0, min(0.001 * 2**retry, 0.05)))
         async with self.committer.exclusive() as commit_now:
-            return await attempt(commit_now)
+            return await asyncio.wait_for(attempt(commit_now), EXCLUSIVE_TIMEOUT_S)

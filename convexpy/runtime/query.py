@@ -258,9 +258,11 @@ class Query:
 
     fullTableScan = full_table_scan
 
-    def _scan(self, interval: Interval | None = None, size_hint: int | None = None) -> IndexScan | None:
+    async def _scan(self, interval: Interval | None = None, size_hint: int | None = None) -> IndexScan:
         if self._table is None:
-            return None
+            # Reading a table that does not exist yet creates it (empty), so the read set names
+            # a real index and the first insert into the table invalidates this result.
+            self._table = await self._tx.db.ensure_table(self._table_name)
         index = self._index or self._table.indexes[BY_CREATION_TIME]
         return self._tx.scan(index, interval or self._interval, descending=self._descending, size_hint=size_hint)
 
@@ -268,9 +270,7 @@ class Query:
         return all(expr.evaluate(document) is True for expr in self._filters)
 
     async def _take(self, limit: int | None, size_hint: int | None = None) -> list[dict]:
-        scan = self._scan(size_hint=size_hint if not self._filters else None)
-        if scan is None:
-            return []
+        scan = await self._scan(size_hint=size_hint if not self._filters else None)
         results: list[dict] = []
         try:
             async for document in scan:
@@ -309,9 +309,7 @@ class Query:
         return self._iterate()
 
     async def _iterate(self):
-        scan = self._scan()
-        if scan is None:
-            return
+        scan = await self._scan()
         try:
             async for document in scan:
                 if self._matches(document):
@@ -349,9 +347,7 @@ class Query:
             end = decode_cursor(end_cursor)
             if end != _END:
                 interval = Interval(end, interval.upper) if self._descending else Interval(interval.lower, end + b"\x00")
-        scan = self._scan(interval, size_hint=num_items + 1 if not self._filters else None)
-        if scan is None:
-            return {"page": [], "isDone": True, "continueCursor": encode_cursor(None)}
+        scan = await self._scan(interval, size_hint=num_items + 1 if not self._filters else None)
         page: list[dict] = []
         last_key: bytes | None = None
         done = True

@@ -238,7 +238,10 @@ def build_routes(deployment: Deployment) -> list[Route]:
         body = await read_json_body(request)
         ts = decode_ts(_field(body, "ts"))
         if ts > executor.db.latest_ts:
-            raise BadRequest(f"Timestamp {ts} is newer than the latest commit of this deployment", code="InvalidTimestamp")
+            # The client saw ts on another replica: read there once this replica has caught up.
+            if ts > await executor.db.persistence.read_clock():
+                raise BadRequest(f"Timestamp {ts} is newer than the latest commit of this deployment", code="InvalidTimestamp")
+            await executor.db.wait_for_ts(ts)
         return await run_udf(
             request, _field(body, "path"), _field(body, "args"), _field(body, "format", False),
             expected=FunctionKind.QUERY, snapshot_ts=ts,
@@ -273,6 +276,14 @@ def build_routes(deployment: Deployment) -> list[Route]:
             )
         return json_response({"success": True, "allowedOps": ["Deploy", "ViewData", "WriteData", "ActAsUser"], "isReadOnly": False})
 
+    async def live(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def ready(request: Request) -> Response:
+        if executor.db.ready:
+            return PlainTextResponse("ready")
+        return json_response({"code": "NotReady", "message": "This replica has not caught up with the commit log yet."}, 503)
+
     async def version(request: Request) -> Response:
         return PlainTextResponse(f"convexpy-{__version__}")
 
@@ -287,6 +298,8 @@ def build_routes(deployment: Deployment) -> list[Route]:
 
     return [
         Route("/", root),
+        Route("/health/live", live),
+        Route("/health/ready", ready),
         Route("/version", version),
         Route("/instance_version", version),
         Route("/instance_name", instance_name),

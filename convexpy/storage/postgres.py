@@ -20,6 +20,7 @@ and skips tombstones; that is one ``DISTINCT ON`` over the primary key.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Iterable, Sequence
@@ -83,6 +84,9 @@ CREATE TABLE IF NOT EXISTS cx_globals (
     value JSONB NOT NULL
 );
 """
+
+COMMIT_CHANNEL = "convexpy_commits"
+"""The LISTEN/NOTIFY channel on which every commit announces its ts to the other replicas."""
 
 # One advisory lock key for schema creation, so replicas starting together don't race.
 _SCHEMA_LOCK = 0x636F6E766578  # "convex"
@@ -170,6 +174,26 @@ def _range_sql(descending: bool, bounded: bool) -> str:
 _RANGE_SQL = {(desc, bounded): _range_sql(desc, bounded) for desc in (False, True) for bounded in (False, True)}
 
 
+_WRITE_COMMITS_SQL = """
+WITH documents AS (
+    INSERT INTO cx_documents (table_number, id, ts, value, prev_ts)
+    SELECT * FROM UNNEST($1::int[], $2::bytea[], $3::bigint[], $4::bytea[], $5::bigint[])
+), index_entries AS (
+    INSERT INTO cx_indexes (index_id, key, ts, document_id)
+    SELECT * FROM UNNEST($6::int[], $7::bytea[], $8::bigint[], $9::bytea[])
+), commit_log AS (
+    INSERT INTO cx_commits (ts, writes)
+    SELECT * FROM UNNEST($10::bigint[], $11::bytea[])
+), sessions AS (
+    INSERT INTO cx_session_requests (session_id, request_id, ts, result, log_lines)
+    SELECT s, r, t, v, l::jsonb FROM UNNEST($12::text[], $13::bigint[], $14::bigint[], $15::bytea[], $16::text[]) AS u(s, r, t, v, l)
+), clock AS (
+    UPDATE cx_clock SET ts = $17 WHERE id = 1
+)
+SELECT pg_notify('""" + COMMIT_CHANNEL + """', $18)
+"""
+
+
 class Persistence:
     """The only module that writes SQL. Everything above it speaks in keys and timestamps."""
 
@@ -183,8 +207,12 @@ class Persistence:
         await persistence.create_schema()
         return persistence
 
-    async def close(self) -> None:
-        await self.pool.close()
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Close the pool; connections still busy after ``timeout_s`` are cut."""
+        try:
+            await asyncio.wait_for(self.pool.close(), timeout_s)
+        except asyncio.TimeoutError:
+            self.pool.terminate()
 
     async def create_schema(self) -> None:
         async with self.pool.acquire() as conn:
@@ -228,45 +256,52 @@ class Persistence:
 
     # --- writes --------------------------------------------------------------------
 
-    async def write_commit(
-        self,
-        conn: asyncpg.Connection,
-        commit_ts: int,
-        documents: Sequence[DocumentWrite],
-        index_writes: Sequence[IndexWrite],
-        write_set: bytes,
-    ) -> None:
-        """Insert one commit's rows. Runs inside the committer's transaction."""
-        if documents:
-            await conn.execute(
-                """INSERT INTO cx_documents (table_number, id, ts, value, prev_ts)
-                   SELECT t, i, $3, v, p FROM UNNEST($1::int[], $2::bytea[], $4::bytea[], $5::bigint[]) AS u(t, i, v, p)""",
-                [doc.table_number for doc in documents],
-                [doc.internal_id for doc in documents],
-                commit_ts,
-                [doc.value for doc in documents],
-                [doc.prev_ts for doc in documents],
-            )
-        if index_writes:
-            await conn.execute(
-                """INSERT INTO cx_indexes (index_id, key, ts, document_id)
-                   SELECT i, k, $3, d FROM UNNEST($1::int[], $2::bytea[], $4::bytea[]) AS u(i, k, d)""",
-                [entry.index_id for entry in index_writes],
-                [entry.key for entry in index_writes],
-                commit_ts,
-                [entry.document_id for entry in index_writes],
-            )
-        await conn.execute("INSERT INTO cx_commits (ts, writes) VALUES ($1, $2)", commit_ts, write_set)
+    async def write_commits(self, conn: asyncpg.Connection, commits: Sequence[tuple[int, Any]]) -> None:
+        """Write a batch of commits ``(commit_ts, request)`` in one statement, move the clock to the
+        last one and notify the other replicas. Runs inside the committer's transaction.
 
-    async def write_session_record(self, conn: asyncpg.Connection, commit_ts: int, record: Any) -> None:
+        One statement means one round trip for the whole batch, whatever its size
+        (group commit); ``pg_notify`` inside the transaction is delivered only if
+        it commits.
+        """
+        doc_table, doc_id, doc_ts, doc_value, doc_prev = [], [], [], [], []
+        idx_id, idx_key, idx_ts, idx_doc = [], [], [], []
+        log_ts, log_writes = [], []
+        ses_id, ses_request, ses_ts, ses_result, ses_logs = [], [], [], [], []
+        for commit_ts, request in commits:
+            for doc in request.documents:
+                doc_table.append(doc.table_number)
+                doc_id.append(doc.internal_id)
+                doc_ts.append(commit_ts)
+                doc_value.append(doc.value)
+                doc_prev.append(doc.prev_ts)
+            for entry in request.index_writes:
+                idx_id.append(entry.index_id)
+                idx_key.append(entry.key)
+                idx_ts.append(commit_ts)
+                idx_doc.append(entry.document_id)
+            log_ts.append(commit_ts)
+            log_writes.append(pack_write_set(request.written.pairs()))
+            record = request.session_record
+            if record is not None:
+                ses_id.append(record.session_id)
+                ses_request.append(record.request_id)
+                ses_ts.append(commit_ts)
+                ses_result.append(record.result)
+                ses_logs.append(orjson.dumps(record.log_lines).decode())
+        last_ts = commits[-1][0]
         await conn.execute(
-            "INSERT INTO cx_session_requests (session_id, request_id, ts, result, log_lines) VALUES ($1, $2, $3, $4, $5::jsonb)",
-            record.session_id,
-            record.request_id,
-            commit_ts,
-            record.result,
-            orjson.dumps(record.log_lines).decode(),
+            _WRITE_COMMITS_SQL,
+            doc_table, doc_id, doc_ts, doc_value, doc_prev,
+            idx_id, idx_key, idx_ts, idx_doc,
+            log_ts, log_writes,
+            ses_id, ses_request, ses_ts, ses_result, ses_logs,
+            last_ts, str(last_ts),
         )
+
+    async def committed(self, timestamps: Sequence[int]) -> bool:
+        """Whether the commits at ``timestamps`` (one batch: all or none) are in the log."""
+        return bool(await self.pool.fetchval("SELECT EXISTS (SELECT 1 FROM cx_commits WHERE ts = ANY($1::bigint[]))", list(timestamps)))
 
     async def read_session_record(self, session_id: str, request_id: int) -> tuple[int, bytes, list[str]] | None:
         """The stored outcome of a WebSocket mutation: ``(commit_ts, encoded result, log lines)``."""

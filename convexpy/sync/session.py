@@ -109,6 +109,7 @@ class SyncSession:
         self.identity: Identity = ANONYMOUS
         self.session_id: str | None = None
         self.client_clock_skew: int | None = None
+        self._min_ts = 0
 
         self.queries: dict[int, LiveQuery] = {}
         self._known_ids: set[int] = set()
@@ -193,10 +194,9 @@ class SyncSession:
         if isinstance(client_ts, (int, float)) and not isinstance(client_ts, bool) and client_ts > 0:
             self.client_clock_skew = int(client_ts) - time.time_ns() // 1_000_000
         observed = message.get("maxObservedTimestamp")
-        if observed is not None and decode_ts(observed) > self.db.latest_ts:
-            raise ProtocolError(
-                "Client has observed a timestamp newer than this deployment's latest commit", close_code=1011
-            )
+        if observed is not None:
+            # The client may have seen this ts on another replica: no Transition below it.
+            self._min_ts = max(self._min_ts, decode_ts(observed))
 
     def _on_modify_query_set(self, message: dict) -> None:
         base = require(message, "baseVersion", int)
@@ -340,6 +340,11 @@ class SyncSession:
         identity_version = self.received_identity
         identity = self.identity
         identity_changed = identity_version != self.version.identity
+        if self._min_ts > self.db.latest_ts:
+            try:
+                await self.db.wait_for_ts(self._min_ts)
+            except SystemError:
+                raise ProtocolError("Client has observed a timestamp newer than this deployment's latest commit") from None
 
         out: dict[int, dict[str, Any]] = {}
         for modification in modifications_in:

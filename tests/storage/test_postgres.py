@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from convexpy.database.committer import CommitRequest
+from convexpy.database.readset import ReadSet, SortedKeys
 from convexpy.storage.postgres import DocumentWrite, IndexWrite, Persistence, pack_write_set, unpack_write_set
 
 
@@ -15,12 +17,11 @@ async def persistence(fresh_database):
 
 
 async def commit(store: Persistence, ts: int, key: bytes, doc_id: bytes, value: bytes | None):
+    request = CommitRequest(0, ReadSet(), [DocumentWrite(10001, doc_id, value, None)],
+                            [IndexWrite(1, key, None if value is None else doc_id)], SortedKeys([(1, key)]))
     async with store.pool.acquire() as conn:
         async with conn.transaction():
-            await store.write_commit(
-                conn, ts, [DocumentWrite(10001, doc_id, value, None)],
-                [IndexWrite(1, key, None if value is None else doc_id)], pack_write_set([(1, key)]),
-            )
+            await store.write_commits(conn, [(ts, request)])
 
 
 async def test_snapshot_reads_pick_the_revision_at_their_timestamp(persistence):
@@ -52,6 +53,8 @@ async def test_commit_log_roundtrip(persistence):
     assert unpack_write_set(pack_write_set(keys)) == keys
     await commit(persistence, 50, b"k", b"i" * 16, b"{}")
     assert await persistence.commits_since(0) == [(50, [(1, b"k")])]
+    assert await persistence.read_clock() == 50
+    assert await persistence.committed([50]) and not await persistence.committed([51])
 
 
 async def test_schema_creation_is_idempotent(persistence):

@@ -35,3 +35,16 @@ async def wipe(ctx, args):
     for account in await ctx.db.query("accounts").collect():
         await ctx.db.delete(account["_id"])
     return None
+
+
+@mutation(args={"from_id": v.id("accounts"), "to_id": v.id("accounts"), "amount": v.number(), "tid": v.string()})
+async def transferLogged(ctx, args):
+    """A transfer that leaves a record, so a test can count how often each one was applied."""
+    await transfer.handler(ctx, {key: args[key] for key in ("from_id", "to_id", "amount")})
+    await ctx.db.insert("transfers", {"tid": args["tid"]})
+    return None
+
+
+@query(args={})
+async def transferIds(ctx, args):
+    return [record["tid"] for record in await ctx.db.query("transfers").collect()]

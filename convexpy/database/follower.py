@@ -1,0 +1,99 @@
+"""Following the commit log: how a replica learns of the other replicas' commits.
+
+A dedicated connection LISTENs on the commit channel; every commit notifies it
+with its ts. A notification only wakes the follower, which then fetches, in ts
+order, every commit after the newest one this replica has applied. The fetch,
+not the notification, is the source of truth: notifications can be lost when
+the connection drops, so the follower also polls, and after a reconnect it
+catches up before the replica reports itself ready again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from ..storage.postgres import COMMIT_CHANNEL
+
+if TYPE_CHECKING:
+    from .database import Database
+
+logger = logging.getLogger(__name__)
+POLL_INTERVAL_S = 1.0
+RECONNECT_MAX_S = 5.0
+
+
+class Follower:
+    def __init__(self, database: "Database", dsn: str):
+        self.database = database
+        self.dsn = dsn
+        self.ready = False
+        """True while listening and caught up with the clock as of the last check."""
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._connection: asyncpg.Connection | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="convexpy-follower")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._disconnect()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _on_notify(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        try:
+            ts = int(payload)
+        except ValueError:
+            ts = None
+        if ts is None or ts > self.database.write_log.max_ts:
+            self._wake.set()
+
+    async def _connect(self) -> None:
+        self._connection = await asyncpg.connect(self.dsn)
+        await self._connection.add_listener(COMMIT_CHANNEL, self._on_notify)
+        self._connection.add_termination_listener(lambda _connection: self._lost())
+
+    def _lost(self) -> None:
+        self.ready = False
+        self._wake.set()
+
+    async def _disconnect(self) -> None:
+        if self._connection is not None and not self._connection.is_closed():
+            try:
+                await self._connection.close(timeout=2)
+            except (OSError, asyncpg.InterfaceError, asyncio.TimeoutError):
+                self._connection.terminate()
+        self._connection = None
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                if self._connection is None or self._connection.is_closed():
+                    self.ready = False
+                    await self._disconnect()
+                    await self._connect()
+                await self.database.catch_up()
+                self.ready = True
+                backoff = 0.05
+                try:
+                    await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.ready = False
+                logger.warning("commit log follower lost the database (%s); retrying", exc)
+                await self._disconnect()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX_S)
