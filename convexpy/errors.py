@@ -77,6 +77,13 @@ class Overloaded(SystemError):
 # --- function errors: 200 {status: "error"} ---------------------------------------
 
 
+class OutOfRetention(SystemError):
+    """A read at a snapshot older than the retention window: those revisions may be gone."""
+
+    status = 503
+    code = "OutOfRetention"
+
+
 class FunctionError(ConvexpyError):
     """A function-level failure. ``message`` is the text after ``Server Error\\n``."""
 

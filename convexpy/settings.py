@@ -46,6 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("instance_name", "--instance-name", ("INSTANCE_NAME",), "convex-self-hosted", "Deployment name; the first part of the admin key."),
     Setting("instance_secret", "--instance-secret", ("INSTANCE_SECRET",), None, "Hex secret the admin key derives from. Unset: generated once and kept in the data folder."),
     Setting("redact_logs", "--redact-logs-to-client", ("REDACT_LOGS_TO_CLIENT",), False, "Hide error details and log lines from clients, as production Convex does.", _bool),
+    Setting("retention_s", "--retention-s", ("CONVEXPY_RETENTION_S",), 300.0,
+            "Seconds of history kept: older document and index revisions are deleted, and reads at older snapshots refused.", float),
     Setting("pool_size", "--pool-size", ("CONVEXPY_POOL_SIZE",), 16, "Maximum PostgreSQL connections per process.", int),
     Setting("log_level", "--log-level", ("CONVEXPY_LOG_LEVEL",), "info", "Server log level (debug, info, warning, error)."),
 )
@@ -62,6 +64,7 @@ class Settings:
     instance_name: str
     instance_secret: str | None
     redact_logs: bool
+    retention_s: float
     pool_size: int
     log_level: str
 

@@ -57,8 +57,9 @@ class CommitRequest:
     session_record: SessionRecord | None = None
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
 
-CommitListener = Callable[[int, SortedKeys], None]
-"""Called with ``(commit_ts, written_keys)`` for every commit, in ts order, once it is durable."""
+CommitListener = Callable[[int, "SortedKeys | None"], None]
+"""Called with ``(commit_ts, written_keys)`` for every commit, in ts order, once it is durable.
+``written_keys`` None means anything may have changed (a replica resynced)."""
 
 
 CatchUp = Callable[[asyncpg.Connection, int], Awaitable[None]]

@@ -24,6 +24,7 @@ from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
 from .committer import CommitListener, Committer, SessionRecord
 from .follower import Follower
 from .readset import SortedKeys
+from .retention import CURSOR_KEY, RetentionJob
 from .transaction import Transaction
 from .writelog import WriteLog
 
@@ -46,14 +47,23 @@ class Database:
         self.commit_listeners: list[CommitListener] = []
         """Told of every commit, in ts order, right after ``latest_ts`` moves (subscriptions)."""
         self.follower: Follower | None = None
+        self.retention: RetentionJob | None = None
+        self.retention_window_ns: int | None = None
+        """Snapshots older than this are refused (their revisions may be deleted)."""
         self._table_locks: dict[str, asyncio.Lock] = {}
         self._advanced = asyncio.Event()
         """Set (and replaced) whenever ``latest_ts`` moves."""
         self._catch_up_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, dsn: str, *, pool_size: int = 16, follow: bool = True) -> "Database":
-        """Open the database at ``dsn``; with ``follow``, also apply other replicas' commits as they land."""
+    async def open(
+        cls, dsn: str, *, pool_size: int = 16, follow: bool = True, retention_s: float | None = None
+    ) -> "Database":
+        """Open the database at ``dsn``.
+
+        ``follow``: apply other replicas' commits as they land. ``retention_s``:
+        delete revisions older than this many seconds (None keeps everything).
+        """
         persistence = await Persistence.connect(dsn, max_size=pool_size)
         database = cls(persistence, await persistence.read_clock())
         await database.reload_catalog()
@@ -61,9 +71,15 @@ class Database:
         if follow:
             database.follower = Follower(database, dsn)
             database.follower.start()
+        if retention_s is not None:
+            database.retention_window_ns = int(retention_s * 1e9)
+            database.retention = RetentionJob(database, retention_s)
+            database.retention.start()
         return database
 
     async def close(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.follower is not None:
             await self.follower.stop()
         await self.committer.stop()
@@ -74,7 +90,8 @@ class Database:
         """Caught up with the commit log (readiness for orchestration)."""
         return self.follower is None or self.follower.ready
 
-    def _on_commit(self, ts: int, written: SortedKeys) -> None:
+    def _on_commit(self, ts: int, written: SortedKeys | None) -> None:
+        """``written`` None means "anything may have changed" (after a resync)."""
         if ts > self.latest_ts:
             self.latest_ts = ts
         for listener in self.commit_listeners:
@@ -100,10 +117,27 @@ class Database:
             async with self._catch_up_lock:
                 await self._apply_commits(await self.persistence.commits_since(self.write_log.max_ts, conn))
 
-    async def catch_up(self) -> None:
-        """Apply every commit in the log after the newest one applied here."""
+    async def catch_up(self, *, check_horizon: bool = False) -> None:
+        """Apply every commit in the log after the newest one applied here.
+
+        With ``check_horizon``, first make sure retention has not already deleted
+        commit log rows this replica never applied; if it has, resync.
+        """
         async with self._catch_up_lock:
+            if check_horizon:
+                horizon = await self.persistence.get_global(CURSOR_KEY) or 0
+                if horizon > self.write_log.max_ts:
+                    await self._resync()
+                    return
             await self._apply_commits(await self.persistence.commits_since(self.write_log.max_ts))
+
+    async def _resync(self) -> None:
+        """Start over from the clock: this replica fell behind the commit log's horizon."""
+        clock_ts = await self.persistence.read_clock()
+        logger.warning("replica fell behind the retained commit log; resyncing at %d", clock_ts)
+        await self.reload_catalog()
+        self.write_log.reset(clock_ts)
+        self._on_commit(clock_ts, None)
 
     async def wait_for_ts(self, ts: int, timeout_s: float = WAIT_FOR_TS_S) -> None:
         """Return once commits up to ``ts`` are applied here (a client saw ``ts`` on another replica)."""

@@ -75,19 +75,21 @@ class Follower:
 
     async def _run(self) -> None:
         backoff = 0.05
+        polled = True
         while True:
             try:
                 if self._connection is None or self._connection.is_closed():
                     self.ready = False
                     await self._disconnect()
                     await self._connect()
-                await self.database.catch_up()
+                await self.database.catch_up(check_horizon=polled or not self.ready)
                 self.ready = True
                 backoff = 0.05
+                polled = False
                 try:
                     await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
                 except asyncio.TimeoutError:
-                    pass
+                    polled = True
                 self._wake.clear()
             except asyncio.CancelledError:
                 raise

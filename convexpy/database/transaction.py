@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, OutOfRetention
 from ..storage.postgres import DocumentWrite, IndexWrite
 from ..values import json as cjson
 from ..values.ids import DocumentId
@@ -81,11 +81,20 @@ class Transaction:
                 "Consider using smaller limits in your queries, paginating your queries, or using indexed queries with a selective index range expressions."
             )
 
+    def check_retention(self) -> None:
+        """Refuse to read at a snapshot whose revisions retention may already have deleted."""
+        window_ns = self.db.retention_window_ns
+        if window_ns is not None and self.snapshot_ts < time.time_ns() - window_ns:
+            raise OutOfRetention(
+                f"Snapshot {self.snapshot_ts} is older than the retention window ({window_ns / 1e9:g} s); read at a newer timestamp."
+            )
+
     async def _snapshot_get(self, table: Table, internal_id: bytes) -> tuple[dict[str, Any] | None, int | None]:
         cache_key = (table.number, internal_id)
         cached = self._snapshot_docs.get(cache_key)
         if cached is not None:
             return cached
+        self.check_retention()
         rows = await self.db.persistence.index_range(
             table.by_id.id, table.number, internal_id, internal_id + b"\x00", self.snapshot_ts, 1
         )
@@ -246,6 +255,7 @@ class IndexScan:
             await self._fetch_page()
 
     async def _fetch_page(self) -> None:
+        self.tx.check_retention()
         lower, upper = self.interval.lower, self.interval.upper
         if self._db_cursor is not None:
             if self.descending:

@@ -27,6 +27,11 @@ class WriteLog:
         self.max_ts = start_ts
         self.max_entries = max_entries
 
+    def reset(self, ts: int) -> None:
+        """Forget everything: validation is possible again only for snapshots at or after ``ts``."""
+        self.entries.clear()
+        self.start_ts = self.max_ts = ts
+
     def append(self, ts: int, keys: SortedKeys) -> None:
         if ts <= self.max_ts:
             return

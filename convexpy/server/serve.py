@@ -68,7 +68,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
             url = _embedded_url(base)
             logger.info("embedded PostgreSQL running in %s", embedded.pgdata)
         dsn = await ensure_database(url, settings.instance_name)
-        database = await Database.open(dsn, pool_size=settings.pool_size)
+        database = await Database.open(dsn, pool_size=settings.pool_size, retention_s=settings.retention_s)
         stack.push_async_callback(database.close)
         await database.apply_schema(registry.schema)
 

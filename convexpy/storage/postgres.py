@@ -373,12 +373,12 @@ class Persistence:
             [row[2] for row in rows],
         )
 
-    async def get_global(self, key: str) -> Any:
-        value = await self.pool.fetchval("SELECT value FROM cx_globals WHERE key = $1", key)
+    async def get_global(self, key: str, conn: asyncpg.Connection | None = None) -> Any:
+        value = await (conn or self.pool).fetchval("SELECT value FROM cx_globals WHERE key = $1", key)
         return None if value is None else orjson.loads(value)
 
-    async def set_global(self, key: str, value: Any) -> None:
-        await self.pool.execute(
+    async def set_global(self, key: str, value: Any, conn: asyncpg.Connection | None = None) -> None:
+        await (conn or self.pool).execute(
             "INSERT INTO cx_globals (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             key,
             orjson.dumps(value).decode(),

@@ -68,9 +68,13 @@ class SubscriptionManager:
                 if not subs:
                     del self._by_index[index_id]
 
-    def _on_commit(self, ts: int, written: SortedKeys) -> None:
+    def _on_commit(self, ts: int, written: SortedKeys | None) -> None:
         hit: list[Subscription] = []
-        for index_id in written.by_index:
+        if written is None:  # the replica resynced: nothing can be assumed still valid
+            hit = list({sub for subs in self._by_index.values() for sub in subs})
+            for subscription in hit:
+                subscription.valid = False
+        for index_id in written.by_index if written is not None else ():
             for subscription in self._by_index.get(index_id, ()):
                 if subscription.valid and subscription.ts < ts and written.intersects(subscription.read_set):
                     subscription.valid = False

@@ -63,8 +63,8 @@ class RunningServer:
         return httpx.post(self.url + route, content=data, headers=all_headers, timeout=60)
 
 
-def _start(database_url: str, data_dir: Path, functions: Path) -> RunningServer:
-    port, site_port = free_port(), free_port()
+def _start(database_url: str, data_dir: Path, functions: Path, port: int | None = None, site_port: int | None = None) -> RunningServer:
+    port, site_port = port or free_port(), site_port or free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "convexpy", "serve", "--functions", str(functions), "--port", str(port),

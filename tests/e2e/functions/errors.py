@@ -39,3 +39,17 @@ async def insertItem(ctx, args):
 @query(args={})
 async def tryWrite(ctx, args):
     await ctx.db.insert("items", {"tag": "x", "rank": 1})
+
+
+@mutation(args={"tag": v.string()})
+async def insertPair(ctx, args):
+    """Two documents in one commit: after a crash, either both exist or neither."""
+    await ctx.db.insert("items", {"tag": args["tag"], "rank": 1})
+    await ctx.db.insert("items", {"tag": args["tag"], "rank": 2})
+    return None
+
+
+@query(args={"cursor": v.union(v.string(), v.null())})
+async def tagsPage(ctx, args):
+    result = await ctx.db.query("items").paginate({"numItems": 4000, "cursor": args["cursor"]})
+    return {**result, "page": [item["tag"] for item in result["page"]]}

@@ -1,0 +1,125 @@
+"""Retention: delete document and index revisions that no transaction can read any more.
+
+Every transaction reads at a snapshot no older than the retention window
+(:class:`OutOfRetention` otherwise), so at ``cutoff = now - window`` a
+revision is dead if a newer revision of the same key exists at or before the
+cutoff, and a tombstone at or before the cutoff is dead outright.
+
+The job walks the commit log from its cursor (in ``cx_globals``) to the
+cutoff: a key can only have dead revisions if some commit in that range wrote
+it, so work is proportional to writes, not to data size. Document revisions
+are found through the ``by_id`` keys of those commits. One replica at a time
+runs it (a transaction-level advisory lock); the commit log rows it passes are
+deleted too, and a replica that falls further behind than that resyncs
+(see :meth:`Database.resync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from ..storage.postgres import unpack_write_set
+
+if TYPE_CHECKING:
+    from .database import Database
+
+logger = logging.getLogger(__name__)
+
+_RETENTION_LOCK = 0x72657465  # "rete"
+CURSOR_KEY = "retention_cursor"
+CHUNK_COMMITS = 500
+SESSION_RECORD_RETENTION_NS = 14 * 24 * 3600 * 10**9
+
+_DELETE_INDEX_REVISIONS = """
+WITH keys AS (
+    SELECT DISTINCT index_id, key FROM UNNEST($1::int[], $2::bytea[]) AS k(index_id, key)
+), newest AS (
+    SELECT keys.index_id, keys.key,
+           (SELECT max(ts) FROM cx_indexes i WHERE i.index_id = keys.index_id AND i.key = keys.key AND i.ts <= $3) AS keep_ts
+    FROM keys
+)
+DELETE FROM cx_indexes i USING newest n
+WHERE i.index_id = n.index_id AND i.key = n.key
+  AND (i.ts < n.keep_ts OR (i.ts = n.keep_ts AND i.document_id IS NULL))
+"""
+
+_DELETE_DOCUMENT_REVISIONS = """
+WITH docs AS (
+    SELECT DISTINCT table_number, id FROM UNNEST($1::int[], $2::bytea[]) AS d(table_number, id)
+), newest AS (
+    SELECT docs.table_number, docs.id,
+           (SELECT max(ts) FROM cx_documents d WHERE d.table_number = docs.table_number AND d.id = docs.id AND d.ts <= $3) AS keep_ts
+    FROM docs
+)
+DELETE FROM cx_documents d USING newest n
+WHERE d.table_number = n.table_number AND d.id = n.id
+  AND (d.ts < n.keep_ts OR (d.ts = n.keep_ts AND d.value IS NULL))
+"""
+
+
+class RetentionJob:
+    def __init__(self, database: "Database", window_s: float):
+        self.database = database
+        self.window_ns = int(window_s * 1e9)
+        self.interval_s = max(0.5, min(window_s / 4, 30.0))
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="convexpy-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.run_once(min(self.database.latest_ts, time.time_ns() - self.window_ns))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - retention retries on its next round
+                logger.exception("retention pass failed")
+
+    async def run_once(self, cutoff_ts: int) -> int:
+        """Delete what is dead at ``cutoff_ts``; returns how many commits were processed."""
+        persistence = self.database.persistence
+        by_id_tables = {
+            table.by_id.id: table.number for table in self.database.catalog.by_number.values() if "by_id" in table.indexes
+        }
+        processed = 0
+        async with persistence.pool.acquire() as conn:
+            async with conn.transaction():
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RETENTION_LOCK):
+                    return 0  # another replica is on it
+                cursor = await persistence.get_global(CURSOR_KEY, conn) or 0
+                while cursor < cutoff_ts:
+                    rows = await conn.fetch(
+                        "SELECT ts, writes FROM cx_commits WHERE ts > $1 AND ts <= $2 ORDER BY ts LIMIT $3",
+                        cursor, cutoff_ts, CHUNK_COMMITS,
+                    )
+                    if not rows:
+                        break
+                    index_ids, keys, tables, documents = [], [], [], []
+                    for row in rows:
+                        for index_id, key in unpack_write_set(row["writes"]):
+                            index_ids.append(index_id)
+                            keys.append(key)
+                            table_number = by_id_tables.get(index_id)
+                            if table_number is not None:
+                                tables.append(table_number)
+                                documents.append(key)
+                    await conn.execute(_DELETE_INDEX_REVISIONS, index_ids, keys, cutoff_ts)
+                    await conn.execute(_DELETE_DOCUMENT_REVISIONS, tables, documents, cutoff_ts)
+                    cursor = rows[-1]["ts"]
+                    processed += len(rows)
+                    if len(rows) < CHUNK_COMMITS:
+                        break
+                await conn.execute("DELETE FROM cx_commits WHERE ts <= $1", cursor)
+                await conn.execute("DELETE FROM cx_session_requests WHERE ts < $1", cutoff_ts - SESSION_RECORD_RETENTION_NS)
+                await persistence.set_global(CURSOR_KEY, cursor, conn)
+        return processed
