@@ -25,13 +25,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(functions: Path = BENCH / "functions") -> Iterator[str]:
+def running_server(functions: Path = BENCH / "functions", extra: list[str] | None = None) -> Iterator[str]:
     """``convexpy serve`` on a fresh embedded PostgreSQL in a temporary folder; yields its URL."""
     with tempfile.TemporaryDirectory(prefix="convexpy-bench-") as data:
         port, site = free_port(), free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "convexpy", "serve", "--functions", str(functions), "--data-dir", data,
-             "--port", str(port), "--site-port", str(site), "--host", "127.0.0.1", "--log-level", "warning"],
+             "--port", str(port), "--site-port", str(site), "--host", "127.0.0.1", "--log-level", "warning", *(extra or [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         url = f"http://127.0.0.1:{port}"

@@ -21,11 +21,17 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(serve)
     key = commands.add_parser("admin-key", help="Print the admin key for this data folder (or INSTANCE_SECRET).")
     add_arguments(key, ("data_dir", "instance_name", "instance_secret"))
+    commands.add_parser("worker", help=argparse.SUPPRESS)  # started by `serve --workers N` only
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "worker":
+        from .server.supervisor import run_worker
+
+        run_worker()
+        return 0
     settings = resolve(args)
     if args.command == "admin-key":
         from .server.auth import admin_key, load_instance_secret
@@ -35,9 +41,13 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .server.serve import serve
+    from .server.supervisor import supervise
 
     try:
-        asyncio.run(serve(settings))
+        if settings.workers > 1:
+            supervise(settings)
+        else:
+            asyncio.run(serve(settings))
     except (ModuleLoadError, SchemaError) as error:
         print(f"convexpy: {error}", file=sys.stderr)
         return 2

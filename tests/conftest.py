@@ -8,7 +8,9 @@ uses. With ``CONVEXPY_TEST_DATABASE_URL`` set (e.g.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -50,3 +52,21 @@ async def fresh_database(pg_server_url: str):
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+HANG_DUMP_S = 60.0
+
+
+def _dump_tasks(test_id: str) -> None:
+    print(f"\n=== {test_id} still running after {HANG_DUMP_S:g} s; asyncio tasks:", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        print(f"--- {task!r}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+
+
+@pytest.fixture
+async def hang_watchdog(request):
+    """Dump every asyncio task's stack if the test is still running after a minute."""
+    handle = asyncio.get_running_loop().call_later(HANG_DUMP_S, _dump_tasks, request.node.nodeid)
+    yield
+    handle.cancel()

@@ -84,7 +84,8 @@ class Transaction:
     def check_retention(self) -> None:
         """Refuse to read at a snapshot whose revisions retention may already have deleted."""
         window_ns = self.db.retention_window_ns
-        if window_ns is not None and self.snapshot_ts < time.time_ns() - window_ns:
+        # The same floor the retention job cuts at: the latest snapshot is always readable.
+        if window_ns is not None and self.snapshot_ts < min(self.db.latest_ts, time.time_ns() - window_ns):
             raise OutOfRetention(
                 f"Snapshot {self.snapshot_ts} is older than the retention window ({window_ns / 1e9:g} s); read at a newer timestamp."
             )

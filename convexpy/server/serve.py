@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from contextlib import AsyncExitStack
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,57 +53,84 @@ def _embedded_url(base: str) -> str:
     return urlunsplit(parts._replace(path="/"))
 
 
-async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    secret = load_instance_secret(settings.data_dir, settings.instance_secret)
-    keys = AdminKeys(settings.instance_name, secret)
-    registry = load_functions(settings.functions)
+def announce(settings: Settings, keys: AdminKeys, functions: int) -> None:
+    """What a user needs to connect, printed once the server answers (the admin key last)."""
+    print(f"convexpy is serving {functions} functions from {settings.functions}", flush=True)
+    if settings.workers > 1:
+        print(f"  Workers: {settings.workers} replica processes on these ports", flush=True)
+    print(f"  API:  http://127.0.0.1:{settings.port}   site: http://127.0.0.1:{settings.site_port}", flush=True)
+    print(f"  Admin key: {keys.key}", flush=True)
 
+
+async def prepare_database(settings: Settings, stack: AsyncExitStack) -> str:
+    """The DSN to use: the configured server's instance database, or the embedded one's (started here)."""
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        base = await asyncio.to_thread(embedded.start)
+        stack.callback(embedded.stop)
+        url = _embedded_url(base)
+        logger.info("embedded PostgreSQL running in %s", embedded.pgdata)
+    return await ensure_database(url, settings.instance_name)
+
+
+def _servers(settings: Settings, deployment: Deployment) -> list[uvicorn.Server]:
+    api = uvicorn.Config(
+        create_api_app(deployment), host=settings.host, port=settings.port, log_level=settings.log_level,
+        access_log=False, lifespan="off", ws="websockets-sansio", ws_max_size=32 * 1024 * 1024,
+        ws_ping_interval=5.0, ws_ping_timeout=120.0,
+    )
+    site = uvicorn.Config(
+        create_site_app(deployment), host=settings.host, port=settings.site_port, log_level=settings.log_level,
+        access_log=False, lifespan="off",
+    )
+    servers = [uvicorn.Server(api), uvicorn.Server(site)]
+    for server in servers:
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    return servers
+
+
+async def run_replica(
+    settings: Settings, dsn: str, *, sockets: tuple[socket.socket, socket.socket] | None = None, quiet: bool = False
+) -> None:
+    """Serve one replica on ``dsn`` until SIGINT/SIGTERM: on its own ports, or on ``sockets``
+    (API, site) inherited from a supervisor."""
+    keys = AdminKeys(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret))
+    registry = load_functions(settings.functions)
     async with AsyncExitStack() as stack:
-        url = settings.database_url
-        if url is None:
-            embedded = EmbeddedPostgres(settings.data_dir)
-            base = await asyncio.to_thread(embedded.start)
-            stack.callback(embedded.stop)
-            url = _embedded_url(base)
-            logger.info("embedded PostgreSQL running in %s", embedded.pgdata)
-        dsn = await ensure_database(url, settings.instance_name)
         database = await Database.open(dsn, pool_size=settings.pool_size, retention_s=settings.retention_s)
         stack.push_async_callback(database.close)
         await database.apply_schema(registry.schema)
-
         deployment = Deployment(Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs)
-        servers = [
-            uvicorn.Server(uvicorn.Config(create_api_app(deployment), host=settings.host, port=settings.port,
-                                          log_level=settings.log_level, access_log=False, lifespan="off",
-                                          ws="websockets", ws_max_size=32 * 1024 * 1024,
-                                          ws_ping_interval=5.0, ws_ping_timeout=120.0)),
-            uvicorn.Server(uvicorn.Config(create_site_app(deployment), host=settings.host, port=settings.site_port,
-                                          log_level=settings.log_level, access_log=False, lifespan="off")),
-        ]
-        for server in servers:
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        servers = _servers(settings, deployment)
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
 
-        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        tasks = [
+            asyncio.create_task(server.serve(sockets=[sockets[i]] if sockets else None)) for i, server in enumerate(servers)
+        ]
         while not all(server.started for server in servers):
-            if any(task.done() for task in tasks):
-                for task in tasks:
-                    if task.done() and task.exception():
+            for task in tasks:
+                if task.done():
+                    if task.exception():
                         raise task.exception()  # type: ignore[misc]
-                raise SystemExit(f"could not listen on ports {settings.port}/{settings.site_port}")
+                    raise SystemExit(f"could not listen on ports {settings.port}/{settings.site_port}")
             await asyncio.sleep(0.02)
-        print(f"convexpy is serving {len(registry.functions)} functions from {settings.functions}", flush=True)
-        print(f"  API:  http://127.0.0.1:{settings.port}   site: http://127.0.0.1:{settings.site_port}", flush=True)
-        print(f"  Admin key: {keys.key}", flush=True)
-        if ready is not None:
-            ready.set()
+        if not quiet:
+            announce(settings, keys, len(registry.functions))
         await stop.wait()
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve(settings: Settings) -> None:
+    """``convexpy serve`` with one process: the database (embedded if no URL) and one replica."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    load_instance_secret(settings.data_dir, settings.instance_secret)
+    async with AsyncExitStack() as stack:
+        dsn = await prepare_database(settings, stack)
+        await run_replica(settings, dsn)

@@ -87,6 +87,10 @@ async def test_reads_older_than_the_window_are_refused(db):
     from convexpy.errors import OutOfRetention
 
     table = await db.ensure_table("counters")
+    setup = db.begin(writable=True)
+    await setup.insert(table, {"n": 1.0})
+    await db.commit(setup)
     db.retention_window_ns = 1
+    assert await db.begin(writable=False).get(table, b"\x00" * 16) is None  # the latest snapshot is always readable
     with pytest.raises(OutOfRetention, match="older than the retention window"):
-        await db.begin(writable=False, snapshot_ts=db.latest_ts).get(table, b"\x00" * 16)
+        await db.begin(writable=False, snapshot_ts=db.latest_ts - 1).get(table, b"\x00" * 16)

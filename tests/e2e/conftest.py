@@ -63,13 +63,15 @@ class RunningServer:
         return httpx.post(self.url + route, content=data, headers=all_headers, timeout=60)
 
 
-def _start(database_url: str, data_dir: Path, functions: Path, port: int | None = None, site_port: int | None = None) -> RunningServer:
+def _start(
+    database_url: str, data_dir: Path, functions: Path, port: int | None = None, site_port: int | None = None, *extra: str
+) -> RunningServer:
     port, site_port = port or free_port(), site_port or free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "convexpy", "serve", "--functions", str(functions), "--port", str(port),
          "--site-port", str(site_port), "--data-dir", str(data_dir), "--database-url", database_url,
-         "--host", "127.0.0.1", "--log-level", "warning"],
+         "--host", "127.0.0.1", "--log-level", "warning", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,85 @@
+"""A small HTTP/1.1 load generator: keep-alive connections on raw asyncio streams.
+
+Runs in its own process (so it does not share the server's cores' Python time
+with the server) and reports its own CPU use, so a saturated generator is
+visible next to the figures it produced.
+
+Usage (as a module): ``run(host, port, path, make_body, concurrency, seconds) -> LoadResult``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import resource
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import orjson
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_share(self) -> float:
+        """The generator's CPU time per wall second (1.0 = one core saturated)."""
+        return self.cpu_s / self.seconds
+
+
+async def _connection(host: str, port: int, path: str, make_body: Callable[[int, int], dict], worker: int,
+                      stop_at: float, out: dict) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    n = 0
+    while time.monotonic() < stop_at:
+        body = orjson.dumps(make_body(worker, n))
+        request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        payload = await reader.readexactly(length)
+        out["latencies"].append((time.perf_counter() - started) * 1000)
+        if not head.startswith(b"HTTP/1.1 200") or b'"status":"success"' not in payload:
+            out["errors"] += 1
+        out["requests"] += 1
+        n += 1
+    writer.close()
+
+
+def _child(args: tuple, queue: multiprocessing.Queue) -> None:
+    host, port, path, make_body, concurrency, seconds = args
+    out = {"requests": 0, "errors": 0, "latencies": []}
+
+    async def main() -> float:
+        start = time.monotonic()
+        await asyncio.gather(*(_connection(host, port, path, make_body, w, start + seconds, out) for w in range(concurrency)))
+        return time.monotonic() - start
+
+    elapsed = asyncio.run(main())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put(LoadResult(out["requests"], out["errors"], elapsed, out["latencies"], usage.ru_utime + usage.ru_stime))
+
+
+def run(host: str, port: int, path: str, make_body: Callable[[int, int], dict], concurrency: int, seconds: float) -> LoadResult:
+    """Drive ``concurrency`` keep-alive connections for ``seconds`` from a separate process."""
+    queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
+    process = multiprocessing.get_context("fork").Process(target=_child, args=((host, port, path, make_body, concurrency, seconds), queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
