@@ -77,6 +77,12 @@ class Overloaded(SystemError):
 # --- function errors: 200 {status: "error"} ---------------------------------------
 
 
+class DatabaseUnavailable(Overloaded):
+    """PostgreSQL could not be reached while reading. Nothing was written: safe to retry."""
+
+    code = "DatabaseUnavailable"
+
+
 class OutOfRetention(SystemError):
     """A read at a snapshot older than the retention window: those revisions may be gone."""
 

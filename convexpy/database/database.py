@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import orjson
 
-from ..errors import ConflictError, Overloaded, SchemaError
+from ..errors import ConflictError, DatabaseUnavailable, Overloaded, SchemaError
 from ..schema import SchemaDefinition
 from ..storage.postgres import Persistence, iterate_index
 from ..values import json as cjson
@@ -288,5 +288,7 @@ class Database:
                 return await attempt(self.committer.commit)
             except ConflictError:
                 await asyncio.sleep(random.uniform(0, min(0.001 * 2**retry, 0.05)))
+            except DatabaseUnavailable:  # lost while reading: nothing was written
+                await asyncio.sleep(min(0.01 * 2**retry, 1.0))
         async with self.committer.exclusive() as commit_now:
             return await asyncio.wait_for(attempt(commit_now), EXCLUSIVE_TIMEOUT_S)

@@ -28,6 +28,8 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 import asyncpg
 import orjson
 
+from ..errors import DatabaseUnavailable
+
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS cx_clock (
     id INT PRIMARY KEY,
@@ -84,6 +86,9 @@ CREATE TABLE IF NOT EXISTS cx_globals (
     value JSONB NOT NULL
 );
 """
+
+CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+"""What asyncpg raises when the server or the network goes away."""
 
 COMMIT_CHANNEL = "convexpy_commits"
 """The LISTEN/NOTIFY channel on which every commit announces its ts to the other replicas."""
@@ -233,7 +238,18 @@ class Persistence:
 
     # --- reads ---------------------------------------------------------------------
 
-    async def index_range(
+    async def index_range(self, *args: Any, **kwargs: Any) -> list[IndexRow]:
+        """Live entries of an index range at a snapshot; see :meth:`_index_range`.
+
+        A lost connection becomes :class:`DatabaseUnavailable`: reads write nothing, so it is
+        always safe to retry.
+        """
+        try:
+            return await self._index_range(*args, **kwargs)
+        except CONNECTION_ERRORS as exc:
+            raise DatabaseUnavailable(f"Lost the connection to PostgreSQL while reading ({type(exc).__name__}). Try again.") from exc
+
+    async def _index_range(
         self,
         index_id: int,
         table_number: int,

@@ -9,7 +9,8 @@ import uuid
 import pytest
 from convex import ConvexClient
 
-from .live import CuttableProxy, LiveJsClient
+from ..proxy import CuttableProxy
+from .live import LiveJsClient
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""A cuttable TCP proxy, run as its own process by tests/e2e/live.py.
+"""A cuttable TCP proxy, run as its own process (see tests/proxy.py).
 
-Usage: python proxy_process.py <target port>. Prints its own port, then reads
+Usage: python proxy_process.py <target>, where target is a TCP port on 127.0.0.1
+or the path of a Unix socket. Prints its own port, then reads
 commands from stdin ("cut"; "pause", which refuses new connections; "resume"), answering "ok" to each; exits
 when stdin closes.
 """
@@ -11,7 +12,18 @@ import socket
 import sys
 import threading
 
-target_port = int(sys.argv[1])
+TARGET = sys.argv[1]
+
+
+def connect_upstream() -> socket.socket:
+    if TARGET.isdigit():
+        return socket.create_connection(("127.0.0.1", int(TARGET)))
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    upstream.connect(TARGET)
+    return upstream
+
+
+
 connections: list[socket.socket] = []
 lock = threading.Lock()
 
@@ -36,7 +48,7 @@ def accept(listener: socket.socket) -> None:
             client, _ = listener.accept()
         except OSError:
             return  # paused: the listener was closed
-        upstream = socket.create_connection(("127.0.0.1", target_port))
+        upstream = connect_upstream()
         with lock:
             connections.extend((client, upstream))
         for source, sink in ((client, upstream), (upstream, client)):

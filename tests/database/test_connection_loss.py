@@ -1,0 +1,84 @@
+"""Connections to PostgreSQL cut mid-flight: every commit is either applied once and acknowledged,
+or reported as a retryable error; none is half-applied or silently dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import pytest
+
+from convexpy.database import Database
+from convexpy.errors import Overloaded
+
+from ..proxy import CuttableProxy
+
+
+def upstream_of(dsn: str) -> int | str:
+    """The proxy target for a DSN: its Unix socket path, or its TCP port."""
+    parts = urlsplit(dsn)
+    host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
+    port = parts.port or 5432
+    return f"{host}/.s.PGSQL.{port}" if host.startswith("/") else port
+
+
+@pytest.fixture
+def proxy(fresh_database):
+    cuttable = CuttableProxy(upstream_of(fresh_database))
+    yield cuttable
+    cuttable.close()
+
+
+async def test_commits_survive_cut_connections(fresh_database, proxy):
+    name = urlsplit(fresh_database).path.lstrip("/")
+    through_proxy = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}"
+    db = await Database.open(through_proxy, pool_size=8, follow=False)
+    table = await db.ensure_table("things")
+
+    async def write(tag: str) -> str:
+        async def body(tx):
+            await tx.insert(table, {"tag": tag})
+
+        try:
+            await db.run_mutation(body)
+            return "ok"
+        except Overloaded as error:
+            return "not applied" if "Nothing was applied" in error.message else "unknown"
+
+    tags = [f"t{w}-{n}" for w in range(40) for n in range(15)]
+    outcomes_by_tag: dict[str, str] = {}
+    done = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        for n in range(15):
+            outcomes_by_tag[f"t{w}-{n}"] = await write(f"t{w}-{n}")
+
+    async def cutter() -> int:
+        cuts = 0
+        while not done.is_set():
+            await asyncio.sleep(0.03)
+            await asyncio.to_thread(proxy.cut)
+            cuts += 1
+        return cuts
+
+    cutting = asyncio.create_task(cutter())
+    await asyncio.gather(*(writer(w) for w in range(40)))
+    done.set()
+    cuts = await cutting
+    await db.close()
+    outcomes = [outcomes_by_tag[tag] for tag in tags]
+
+    direct = await asyncpg.connect(fresh_database)
+    try:
+        documents = await direct.fetch("SELECT value FROM cx_documents")
+        index_entries = await direct.fetchval("SELECT count(*) FROM cx_indexes")
+    finally:
+        await direct.close()
+    stored = [bytes(row["value"]).decode() for row in documents]
+    for tag, outcome in zip(tags, outcomes):
+        copies = sum(f'"tag":"{tag}"' in value for value in stored)
+        expected = {"ok": (1,), "not applied": (0,), "unknown": (0, 1)}[outcome]
+        assert copies in expected, (tag, outcome, copies)
+    assert index_entries == 2 * len(stored)  # by_id and by_creation_time for every document: nothing half there
+    assert cuts >= 3 and outcomes.count("ok") > 0
