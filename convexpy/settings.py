@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("redact_logs", "--redact-logs-to-client", ("REDACT_LOGS_TO_CLIENT",), False, "Hide error details and log lines from clients, as production Convex does.", _bool),
     Setting("retention_s", "--retention-s", ("CONVEXPY_RETENTION_S",), 300.0,
             "Seconds of history kept: older document and index revisions are deleted, and reads at older snapshots refused.", float),
+    Setting("cache_mb", "--cache-mb", ("CONVEXPY_CACHE_MB",), 256.0,
+            "Memory budget of the index cache, per replica process (0 turns it off).", float),
     Setting("workers", "--workers", ("CONVEXPY_WORKERS",), 1,
             "Replica processes on this machine, sharing the ports (one per core is a good start).", int),
     Setting("pool_size", "--pool-size", ("CONVEXPY_POOL_SIZE",), 16, "Maximum PostgreSQL connections per process.", int),
@@ -67,6 +69,7 @@ class Settings:
     instance_secret: str | None
     redact_logs: bool
     retention_s: float
+    cache_mb: float
     workers: int
     pool_size: int
     log_level: str

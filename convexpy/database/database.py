@@ -20,6 +20,7 @@ from ..errors import ConflictError, DatabaseUnavailable, Overloaded, SchemaError
 from ..schema import SchemaDefinition
 from ..storage.postgres import Persistence, iterate_index
 from ..values import json as cjson
+from .cache import IndexCache
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
 from .committer import CommitListener, Committer, SessionRecord
 from .follower import Follower
@@ -37,15 +38,16 @@ EXCLUSIVE_TIMEOUT_S = 5.0
 
 
 class Database:
-    def __init__(self, persistence: Persistence, clock_ts: int):
+    def __init__(self, persistence: Persistence, clock_ts: int, *, cache_bytes: int = 0):
         self.persistence = persistence
         self.catalog = Catalog()
         self.schema: SchemaDefinition | None = None
         self.latest_ts = clock_ts
         self.write_log = WriteLog(clock_ts)
         self.committer = Committer(persistence, self.write_log, self._catch_up_locked, self._on_commit)
-        self.commit_listeners: list[CommitListener] = []
-        """Told of every commit, in ts order, right after ``latest_ts`` moves (subscriptions)."""
+        self.cache = IndexCache(self.write_log, cache_bytes)
+        self.commit_listeners: list[CommitListener] = [self.cache.on_commit]
+        """Told of every commit, in ts order, right after ``latest_ts`` moves (cache, subscriptions)."""
         self.follower: Follower | None = None
         self.retention: RetentionJob | None = None
         self.retention_window_ns: int | None = None
@@ -57,15 +59,16 @@ class Database:
 
     @classmethod
     async def open(
-        cls, dsn: str, *, pool_size: int = 16, follow: bool = True, retention_s: float | None = None
+        cls, dsn: str, *, pool_size: int = 16, follow: bool = True, retention_s: float | None = None, cache_mb: float = 64
     ) -> "Database":
         """Open the database at ``dsn``.
 
         ``follow``: apply other replicas' commits as they land. ``retention_s``:
         delete revisions older than this many seconds (None keeps everything).
+        ``cache_mb``: memory budget of the index cache (0 disables it).
         """
         persistence = await Persistence.connect(dsn, max_size=pool_size)
-        database = cls(persistence, await persistence.read_clock())
+        database = cls(persistence, await persistence.read_clock(), cache_bytes=int(cache_mb * 1024 * 1024))
         await database.reload_catalog()
         database.committer.start()
         if follow:
@@ -244,6 +247,19 @@ class Database:
     def validate_document(self, table: str, document: dict[str, Any]) -> None:
         if self.schema is not None:
             self.schema.validate_write(table, document, self.catalog.table_name)
+
+    # --- reads -----------------------------------------------------------------------
+
+    async def read_range(
+        self, index_id: int, table_number: int, lower: bytes, upper: bytes | None, snapshot_ts: int, limit: int,
+        descending: bool = False,
+    ) -> list:
+        """Live entries of an index interval at a snapshot: from the index cache, else PostgreSQL."""
+        rows = self.cache.lookup(index_id, lower, upper, snapshot_ts, limit, descending)
+        if rows is None:
+            rows = await self.persistence.index_range(index_id, table_number, lower, upper, snapshot_ts, limit, descending)
+            self.cache.fill(index_id, lower, upper, snapshot_ts, limit, descending, rows)
+        return rows
 
     # --- transactions ----------------------------------------------------------------
 

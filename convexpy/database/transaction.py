@@ -96,9 +96,7 @@ class Transaction:
         if cached is not None:
             return cached
         self.check_retention()
-        rows = await self.db.persistence.index_range(
-            table.by_id.id, table.number, internal_id, internal_id + b"\x00", self.snapshot_ts, 1
-        )
+        rows = await self.db.read_range(table.by_id.id, table.number, internal_id, internal_id + b"\x00", self.snapshot_ts, 1)
         found = (cjson.loads(rows[0].value), rows[0].ts) if rows else (None, None)
         self._snapshot_docs[cache_key] = found
         return found
@@ -264,9 +262,7 @@ class IndexScan:
             else:
                 lower = self._db_cursor + b"\x00"
         table = self.index.table_number
-        rows = await self.tx.db.persistence.index_range(
-            self.index.id, table, lower, upper, self.tx.snapshot_ts, self._page_size, self.descending
-        )
+        rows = await self.tx.db.read_range(self.index.id, table, lower, upper, self.tx.snapshot_ts, self._page_size, self.descending)
         self._db_rows = rows
         self._db_position = 0
         if len(rows) < self._page_size:

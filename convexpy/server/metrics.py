@@ -20,6 +20,10 @@ class Metrics:
     """Subscription query executions (shared results count once)."""
     sync_transitions_total: int = 0
     """Transitions sent to WebSocket clients."""
+    cache_hits_total: int = 0
+    """Index range reads served from the index cache."""
+    cache_misses_total: int = 0
+    """Index range reads that went to PostgreSQL."""
 
     def render(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> str:
         lines = []
@@ -36,6 +40,8 @@ _HELP = {
     "conflicts_total": "Commit attempts rejected by OCC validation (then retried).",
     "sync_query_runs_total": "Subscription query executions (shared results count once).",
     "sync_transitions_total": "Transitions sent to WebSocket clients.",
+    "cache_hits_total": "Index range reads served from the index cache.",
+    "cache_misses_total": "Index range reads that went to PostgreSQL.",
 }
 
 METRICS = Metrics()

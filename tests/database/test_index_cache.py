@@ -1,0 +1,171 @@
+"""The index cache: hits cost no PostgreSQL round trip, and no read ever returns a stale or
+too-new version, whichever replica wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import asyncpg
+import pytest
+
+from convexpy.database import Database
+from convexpy.database.readset import Interval
+from convexpy.values import json as cjson
+from convexpy.values import sortkey
+from convexpy.values.ids import DocumentId
+
+
+class CountingPersistence:
+    """Counts how often reads reach PostgreSQL."""
+
+    def __init__(self, db: Database):
+        self.calls = 0
+        original = db.persistence.index_range
+
+        async def counted(*args, **kwargs):
+            self.calls += 1
+            return await original(*args, **kwargs)
+
+        db.persistence.index_range = counted  # type: ignore[method-assign]
+
+
+async def open_replica(dsn: str, **options) -> Database:
+    return await Database.open(dsn, pool_size=6, cache_mb=16, **options)
+
+
+async def by_sid(tx, table, index, sid: str) -> list[dict]:
+    prefix = sortkey.encode(sid)
+    scan = tx.scan(index, Interval(prefix, sortkey.successor(prefix)), size_hint=2)
+    try:
+        return [doc async for doc in scan]
+    finally:
+        scan.close()
+
+
+@pytest.fixture
+async def setup(fresh_database):
+    db = await open_replica(fresh_database)
+    table = await db.ensure_table("services")
+    index_id, _ = await db.persistence.create_index(table.number, "by_sid", ["sid"])
+    index = db.catalog.add_index(index_id, table.number, "by_sid", ["sid"])
+    yield db, table, index
+    await db.close()
+
+
+async def test_repeated_point_and_prefix_reads_hit_the_cache(setup):
+    db, table, index = setup
+    tx = db.begin(writable=True)
+    doc_id = await tx.insert(table, {"sid": "abc12345"})
+    await db.commit(tx)
+    counter = CountingPersistence(db)
+    internal_id = DocumentId.decode(doc_id).internal_id
+    for _ in range(5):
+        reader = db.begin(writable=False)
+        assert (await reader.get(table, internal_id))["sid"] == "abc12345"
+        assert [doc["_id"] for doc in await by_sid(reader, table, index, "abc12345")] == [doc_id]
+        assert await by_sid(reader, table, index, "missing1") == []
+    assert counter.calls == 3  # one miss each for the point read, the sid range and the empty range
+    # a write into one sid's range drops that entry only
+    writer = db.begin(writable=True)
+    await writer.replace(table, internal_id, {**await writer.get(table, internal_id), "sid": "abc12345", "n": 1.0})
+    await db.commit(writer)
+    reader = db.begin(writable=False)
+    assert (await by_sid(reader, table, index, "abc12345"))[0]["n"] == 1.0
+    assert await by_sid(reader, table, index, "missing1") == []
+    assert counter.calls == 4
+
+
+async def test_old_snapshots_do_not_read_newer_cache_entries(setup):
+    db, table, index = setup
+    tx = db.begin(writable=True)
+    await tx.insert(table, {"sid": "s1"})
+    await db.commit(tx)
+    old = db.begin(writable=False)
+    tx = db.begin(writable=True)
+    await tx.insert(table, {"sid": "s1"})
+    await db.commit(tx)
+    assert len(await by_sid(db.begin(writable=False), table, index, "s1")) == 2  # fills the cache at the new ts
+    assert len(await by_sid(old, table, index, "s1")) == 1
+
+
+async def test_hammered_key_two_replicas_every_read_matches_its_snapshot(fresh_database, setup):
+    db_a, table, index = setup
+    db_b = await open_replica(fresh_database)
+    table_b = await db_b.ensure_table("services")
+    try:
+        tx = db_a.begin(writable=True)
+        doc_id = await tx.insert(table, {"sid": "hot00001", "n": 0.0})
+        await db_a.commit(tx)
+        internal_id = DocumentId.decode(doc_id).internal_id
+        await db_b.wait_for_ts(db_a.latest_ts)
+        observed: list[tuple[int, float | None, str]] = []
+        stop = asyncio.Event()
+
+        async def writer(db: Database, tbl, step: float) -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+
+                async def body(tx):
+                    doc = await tx.get(tbl, internal_id)
+                    await tx.replace(tbl, internal_id, {**doc, "n": doc["n"] + step})
+
+                await db.run_mutation(body)
+                await asyncio.sleep(random.uniform(0, 0.004))
+
+        async def reader(db: Database, tbl, idx, how: str) -> None:
+            while not stop.is_set():
+                tx = db.begin(writable=False)
+                if how == "get":
+                    doc = await tx.get(tbl, internal_id)
+                else:
+                    found = await by_sid(tx, tbl, idx, "hot00001")
+                    doc = found[0] if found else None
+                observed.append((tx.snapshot_ts, None if doc is None else doc["n"], how))
+                await asyncio.sleep(random.uniform(0, 0.002))
+
+        index_b = db_b.catalog.by_name["services"].indexes["by_sid"]
+        tasks = [
+            asyncio.create_task(writer(db_a, table, 1.0)),
+            asyncio.create_task(writer(db_b, table_b, 1000.0)),
+            asyncio.create_task(reader(db_a, table, index, "get")),
+            asyncio.create_task(reader(db_a, table, index, "range")),
+            asyncio.create_task(reader(db_b, table_b, index_b, "get")),
+            asyncio.create_task(reader(db_b, table_b, index_b, "range")),
+        ]
+        await asyncio.sleep(2.0)
+        stop.set()
+        await asyncio.gather(*tasks)
+    finally:
+        await db_b.close()
+
+    direct = await asyncpg.connect(fresh_database)
+    try:
+        history = await direct.fetch(
+            "SELECT ts, value FROM cx_documents WHERE table_number = $1 AND id = $2 ORDER BY ts", table.number, internal_id
+        )
+    finally:
+        await direct.close()
+    versions = [(row["ts"], cjson.loads(row["value"])["n"]) for row in history]
+    assert len(versions) > 50 and len(observed) > 200
+    for snapshot_ts, value, how in observed:
+        expected = [n for ts, n in versions if ts <= snapshot_ts][-1]
+        assert value == expected, f"{how} at {snapshot_ts} returned {value}, the snapshot holds {expected}"
+
+
+async def test_eviction_keeps_the_budget_and_results_right(fresh_database):
+    db = await Database.open(fresh_database, pool_size=4, follow=False, cache_mb=0.05)
+    try:
+        table = await db.ensure_table("t")
+        tx = db.begin(writable=True)
+        ids = [DocumentId.decode(await tx.insert(table, {"pad": "x" * 500, "n": float(n)})).internal_id for n in range(200)]
+        await db.commit(tx)
+        for _ in range(2):
+            reader = db.begin(writable=False)
+            for n, internal_id in enumerate(ids):
+                assert (await reader.get(table, internal_id))["n"] == n
+            assert db.cache.size_bytes <= db.cache.budget_bytes
+            assert 0 < len(db.cache) < len(ids)
+    finally:
+        await db.close()
