@@ -24,6 +24,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_DATA_DIRS: dict[str, str] = {}
+
+
+def embedded_dsn(url: str) -> str:
+    """The DSN of the embedded PostgreSQL behind a server started by :func:`running_server`."""
+    pgdata = Path(_DATA_DIRS[url]) / "postgres"
+    socket_dir = (pgdata / "postmaster.pid").read_text().splitlines()[4].strip()
+    return f"postgresql://postgres@/convex_self_hosted?host={socket_dir}"
+
+
 @contextmanager
 def running_server(functions: Path = BENCH / "functions", extra: list[str] | None = None) -> Iterator[str]:
     """``convexpy serve`` on a fresh embedded PostgreSQL in a temporary folder; yields its URL."""
@@ -35,6 +45,7 @@ def running_server(functions: Path = BENCH / "functions", extra: list[str] | Non
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         url = f"http://127.0.0.1:{port}"
+        _DATA_DIRS[url] = data
         try:
             deadline = time.monotonic() + 120
             while True:

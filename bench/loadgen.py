@@ -80,6 +80,10 @@ def run(host: str, port: int, path: str, make_body: Callable[[int, int], dict], 
     queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
     process = multiprocessing.get_context("fork").Process(target=_child, args=((host, port, path, make_body, concurrency, seconds), queue))
     process.start()
-    result = queue.get()
+    try:
+        result = queue.get(timeout=seconds + 60)
+    except Exception:  # noqa: BLE001 - the child died: say so rather than wait forever
+        process.kill()
+        raise SystemExit("the load generator failed; see its traceback above") from None
     process.join()
     return result

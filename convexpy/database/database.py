@@ -226,7 +226,7 @@ class Database:
     async def _backfill(self, table: Table, index: Any) -> None:
         batch: list[tuple[bytes, int, bytes]] = []
         async for row in iterate_index(self.persistence, table.by_id.id, table.number, self.latest_ts):
-            batch.append((index.key(cjson.loads(row.value), row.document_id), row.ts, row.document_id))
+            batch.append((index.key(cjson.loads_stored(row.value), row.document_id), row.ts, row.document_id))
             if len(batch) >= 1000:
                 await self.persistence.backfill_index(index.id, batch)
                 batch = []
@@ -236,7 +236,7 @@ class Database:
         for name in schema.tables:
             table = self.catalog.by_name[name]
             async for row in iterate_index(self.persistence, table.by_creation_time.id, table.number, self.latest_ts):
-                document = cjson.loads(row.value)
+                document = cjson.loads_stored(row.value)
                 problem = schema.mismatch(name, document, self.catalog.table_name)
                 if problem is not None:
                     raise SchemaError(

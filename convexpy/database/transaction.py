@@ -97,7 +97,7 @@ class Transaction:
             return cached
         self.check_retention()
         rows = await self.db.read_range(table.by_id.id, table.number, internal_id, internal_id + b"\x00", self.snapshot_ts, 1)
-        found = (cjson.loads(rows[0].value), rows[0].ts) if rows else (None, None)
+        found = (cjson.loads_stored(rows[0].value), rows[0].ts) if rows else (None, None)
         self._snapshot_docs[cache_key] = found
         return found
 
@@ -290,7 +290,7 @@ class IndexScan:
         else:
             key, raw = db_item
             self.tx.count_document_read()
-            document = cjson.loads(raw)
+            document = cjson.loads_stored(raw)
             self._db_peek = _UNSET
         self._last_key = key
         return document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ def parse_path(path: str) -> FunctionPath:
     """Parse ``module[:name]``; raises :class:`BadRequest` (400) for a malformed path."""
     if not isinstance(path, str):
         raise BadRequest("Function path must be a string", code="BadConvexFunctionIdentifier")
+    return _parse_path(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_path(path: str) -> FunctionPath:
     module, _, name = path.rpartition(":")
     if not module:
         module, name = path, "default"

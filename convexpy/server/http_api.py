@@ -98,7 +98,9 @@ def _client_default_format(request: Request) -> str:
 
 
 def _format(request: Request, requested: Any, default: str | None = None) -> str:
-    fmt = cjson.parse_format(requested, default or _client_default_format(request)) if (requested is None or isinstance(requested, str)) else None
+    if requested is None:
+        return default or _client_default_format(request)
+    fmt = cjson.parse_format(requested) if isinstance(requested, str) else None
     if fmt is None:
         raise BadRequest(f"format param must be one of [`json`]. Got {requested}", code="BadFormat")
     return fmt
@@ -297,6 +299,10 @@ def build_routes(deployment: Deployment) -> list[Route]:
         return Response(await request.body(), media_type=request.headers.get("content-type"))
 
     return [
+        # The function routes come first: Starlette tries routes in order, and these are the hot ones.
+        Route("/api/query", function_endpoint(FunctionKind.QUERY), methods=["GET", "POST"]),
+        Route("/api/mutation", function_endpoint(FunctionKind.MUTATION), methods=["POST"]),
+        Route("/api/action", function_endpoint(FunctionKind.ACTION), methods=["POST"]),
         Route("/", root),
         Route("/health/live", live),
         Route("/health/ready", ready),
@@ -304,9 +310,6 @@ def build_routes(deployment: Deployment) -> list[Route]:
         Route("/instance_version", version),
         Route("/instance_name", instance_name),
         Route("/echo", echo, methods=["POST"]),
-        Route("/api/query", function_endpoint(FunctionKind.QUERY), methods=["GET", "POST"]),
-        Route("/api/mutation", function_endpoint(FunctionKind.MUTATION), methods=["POST"]),
-        Route("/api/action", function_endpoint(FunctionKind.ACTION), methods=["POST"]),
         Route("/api/function", function_any, methods=["POST"]),
         Route("/api/run/{identifier:path}", run_by_url, methods=["POST"]),
         Route("/api/query_ts", query_ts, methods=["POST"]),

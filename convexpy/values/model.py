@@ -86,9 +86,9 @@ def check_field_name(name: Any) -> None:
         )
     if name.startswith("$"):
         raise InvalidValueError(f"Field name {name} starts with a '$', which is reserved.")
-    for ch in name:
-        if not " " <= ch <= "~":
-            raise InvalidValueError(f"Field name {name} has invalid character {ch!r}: Field names can only contain non-control ASCII characters")
+    if not (name.isascii() and name.isprintable()):  # printable ASCII is exactly 0x20-0x7E
+        bad = next(ch for ch in name if not " " <= ch <= "~")
+        raise InvalidValueError(f"Field name {name} has invalid character {bad!r}: Field names can only contain non-control ASCII characters")
 
 
 def normalize(value: Any, depth: int = 0) -> Any:
