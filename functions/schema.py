@@ -6,19 +6,19 @@ Every table carries ``sid``, the platform's 8-character nanoid, indexed
 
 from convexpy import define_schema, define_table, v
 
+SERVICE_FIELDS = {
+    "sid": v.string(),
+    "name": v.string(),
+    "owner": v.string(),
+    "system": v.string(),
+    "language": v.string(),
+    "description": v.optional(v.string()),
+    "tags": v.optional(v.array(v.string())),
+}
+
 schema = define_schema(
     {
-        "yp_services": define_table(
-            {
-                "sid": v.string(),
-                "name": v.string(),
-                "owner": v.string(),
-                "system": v.string(),
-                "language": v.string(),
-                "description": v.optional(v.string()),
-                "tags": v.optional(v.array(v.string())),
-            }
-        )
+        "yp_services": define_table(SERVICE_FIELDS)
         .index("by_sid", ["sid"])
         .index("by_name", ["name"]),
         "yp_systems": define_table(

@@ -3,16 +3,9 @@
 from convexpy import mutation, query, v
 
 from ._sid import get_by_sid, remove_by_sid, upsert_by_sid
+from .schema import SERVICE_FIELDS
 
-SERVICE_FIELDS = {
-    "sid": v.optional(v.string()),
-    "name": v.string(),
-    "owner": v.string(),
-    "system": v.string(),
-    "language": v.string(),
-    "description": v.optional(v.string()),
-    "tags": v.optional(v.array(v.string())),
-}
+UPSERT_ARGS = {**SERVICE_FIELDS, "sid": v.optional(v.string())}  # no sid: a new nanoid is made
 
 
 @query(args={"sid": v.string()})
@@ -20,7 +13,7 @@ async def getBySid(ctx, args):
     return await get_by_sid(ctx.db, "yp_services", args["sid"])
 
 
-@mutation(args=SERVICE_FIELDS)
+@mutation(args=UPSERT_ARGS)
 async def upsert(ctx, args):
     return await upsert_by_sid(ctx.db, "yp_services", args)
 

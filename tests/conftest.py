@@ -38,14 +38,21 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
+async def create_database(server_url: str, prefix: str) -> str:
+    """Create a new, empty database on the server; returns its DSN."""
+    name = prefix + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return with_database(server_url, name)
+
+
 @pytest.fixture
 async def fresh_database(pg_server_url: str):
     """A DSN of a new, empty database, dropped after the test."""
-    name = "cxtest_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(pg_server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield with_database(pg_server_url, name)
+    dsn = await create_database(pg_server_url, "cxtest_")
+    name = urlsplit(dsn).path.lstrip("/")
+    yield dsn
     admin = await asyncpg.connect(pg_server_url)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()

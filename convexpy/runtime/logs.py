@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import builtins
 import contextvars
-import math
 from typing import Any
 
-from ..values.model import Int64
+from ..values.display import js_scalar
 
 MAX_LOG_LINES = 256
 MAX_LINE_BYTES = 32768
@@ -22,24 +21,9 @@ _collector: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("c
 
 
 def _inspect(value: Any, indent: int = 0) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, Int64):
-        return f"{int(value)}n"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value == 0 and math.copysign(1, value) < 0:
-            return "-0"
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
-    if isinstance(value, int):
-        return str(value)
+    scalar = js_scalar(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     if isinstance(value, (bytes, bytearray)):

@@ -13,9 +13,9 @@ users grep for them and tests pin them::
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Mapping
 
+from .display import js_scalar
 from .ids import try_decode
 from .model import Int64, type_name
 
@@ -33,22 +33,9 @@ def _context(path: str) -> str:
 
 def render(value: Any) -> str:
     """Render a value the way validation messages show it."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, Int64):
-        return f"{int(value)}n"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(int(value)) if value.is_integer() and abs(value) < 1e21 and not (value == 0 and math.copysign(1, value) < 0) else repr(value)
-    if isinstance(value, int):
-        return str(value)
+    scalar = js_scalar(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, bytes):

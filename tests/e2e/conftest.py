@@ -15,15 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from ..conftest import REPO_ROOT, with_database
+from ..conftest import REPO_ROOT, create_database
 
 JS_DIR = REPO_ROOT / "tests" / "js"
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
@@ -96,11 +94,8 @@ def _start(
 
 @pytest.fixture(scope="session")
 async def server_database(pg_server_url: str):
-    name = "cxe2e_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(pg_server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield with_database(pg_server_url, name)
+    """One database for the session's shared server (and the replicas module)."""
+    return await create_database(pg_server_url, "cxe2e_")
 
 
 @pytest.fixture(scope="session")
