@@ -81,13 +81,13 @@ class Committer:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="convexpy-committer")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop committing; bounded, so shutting down never waits forever on a stuck batch."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            done, _ = await asyncio.wait([self._task], timeout=timeout_s)
+            if not done:
+                logger.warning("committer did not stop in %s s; abandoning it", timeout_s)
             self._task = None
 
     async def commit(self, request: CommitRequest) -> int:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 POLL_INTERVAL_S = 1.0
 RECONNECT_MAX_S = 5.0
+CONNECT_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
 
 
 class Follower:
@@ -40,10 +42,15 @@ class Follower:
         self._task = asyncio.create_task(self._run(), name="convexpy-follower")
 
     async def stop(self) -> None:
+        """Stop following; bounded, so shutting down never waits on a stuck connection."""
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self._disconnect()
+            done, _ = await asyncio.wait([self._task], timeout=STOP_TIMEOUT_S)
+            if not done:
+                logger.warning("commit log follower did not stop in %s s; abandoning it", STOP_TIMEOUT_S)
+        if self._connection is not None:
+            self._connection.terminate()  # LISTEN only: nothing to flush
+        self._connection = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -57,7 +64,7 @@ class Follower:
             self._wake.set()
 
     async def _connect(self) -> None:
-        self._connection = await asyncpg.connect(self.dsn)
+        self._connection = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
         await self._connection.add_listener(COMMIT_CHANNEL, self._on_notify)
         self._connection.add_termination_listener(lambda _connection: self._lost())
 

@@ -70,10 +70,10 @@ class RetentionJob:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="convexpy-retention")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 5.0) -> None:
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait([self._task], timeout=timeout_s)
 
     async def _run(self) -> None:
         while True:
