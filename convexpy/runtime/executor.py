@@ -29,7 +29,7 @@ from ..errors import (
     SystemError,
 )
 from ..values import json as cjson
-from ..values.model import MAX_VALUE_SIZE, format_size, normalize, size_of
+from ..values.model import MAX_VALUE_SIZE, format_size, normalize, normalize_sized, size_of
 from ..values.validators import ValidationFailure, render
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .functions import ConvexFunction, FunctionKind
@@ -206,13 +206,12 @@ class Executor:
         return args[0]
 
     def _check_returns(self, function: ConvexFunction, value: Any) -> Any:
-        value = normalize(value)
+        value, size = normalize_sized(value)
         if function.returns is not None:
             try:
                 function.returns.check(value, self.db.catalog.table_name)
             except ValidationFailure as failure:
                 raise ReturnsValidationError(str(failure)) from None
-        size = size_of(value)
         if size > MAX_VALUE_SIZE // 2:
             raise FunctionError(f"Function return value is too large ({format_size(size)} > maximum size 16 MiB)")
         return value

@@ -98,30 +98,54 @@ def normalize(value: Any, depth: int = 0) -> Any:
     ``bytes``, plain ints become floats. Raises :class:`InvalidValueError`
     naming the problem.
     """
+    return normalize_sized(value, depth)[0]
+
+
+_CHECKED_NAMES: set[str] = set()
+"""Field names already found valid: documents repeat the same few names endlessly."""
+
+
+def normalize_sized(value: Any, depth: int = 0) -> tuple[Any, int]:
+    """:func:`normalize` and :func:`size_of` in one walk (the return path of every function)."""
     if depth > MAX_VALUE_NESTING:
         raise InvalidValueError(f"Value is too nested (nested {depth} levels deep > maximum nesting {MAX_VALUE_NESTING})")
-    if value is None or isinstance(value, (bool, str, float, Int64)):
-        return value
+    if isinstance(value, str):
+        return value, 2 + len(value.encode("utf-8"))
+    if isinstance(value, dict):
+        if len(value) > MAX_OBJECT_FIELDS:
+            raise InvalidValueError(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
+        out = {}
+        size = 2
+        for key, item in value.items():
+            if key not in _CHECKED_NAMES:
+                check_field_name(key)
+                if len(_CHECKED_NAMES) < 100_000:
+                    _CHECKED_NAMES.add(key)
+            out[key], item_size = normalize_sized(item, depth + 1)
+            size += len(key) + 1 + item_size
+        return out, size
+    if value is None or isinstance(value, bool):
+        return value, 1
+    if isinstance(value, (float, Int64)):
+        return value, 9
+    if isinstance(value, (list, tuple)):
+        if len(value) > MAX_ARRAY_LENGTH:
+            raise InvalidValueError(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
+        items = []
+        size = 2
+        for item in value:
+            normalized, item_size = normalize_sized(item, depth + 1)
+            items.append(normalized)
+            size += item_size
+        return items, size
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise InvalidValueError(
                 f"Integer {value} is outside the range of a Convex number (+/- 2^53); wrap it in Int64 to store a 64-bit integer"
             )
-        return float(value)
+        return float(value), 9
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, (list, tuple)):
-        if len(value) > MAX_ARRAY_LENGTH:
-            raise InvalidValueError(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
-        return [normalize(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        if len(value) > MAX_OBJECT_FIELDS:
-            raise InvalidValueError(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
-        out = {}
-        for key, item in value.items():
-            check_field_name(key)
-            out[key] = normalize(item, depth + 1)
-        return out
+        return bytes(value), 2 + len(value)
     raise InvalidValueError(f"{type(value).__name__} {value!r} is not a supported Convex type")
 
 

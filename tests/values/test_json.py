@@ -3,10 +3,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
 
 from convexpy.errors import InvalidValueError
 from convexpy.values import json as cjson
-from convexpy.values.model import Int64, normalize
+from convexpy.values import sortkey
+from convexpy.values.model import Int64, normalize, normalize_sized, size_of
+
+from .test_sortkey import values
 
 
 def test_encoded_forms_match_the_spec():
@@ -49,3 +53,11 @@ def test_plain_ints_must_be_safe():
     assert normalize(2**53 - 1) == float(2**53 - 1)
     with pytest.raises(InvalidValueError, match="wrap it in Int64"):
         normalize(2**60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(values)
+def test_one_walk_normalizes_and_measures_like_two(value):
+    normalized, size = normalize_sized(value)
+    assert sortkey.encode(normalized) == sortkey.encode(normalize(value))  # byte-exact, NaN included
+    assert size == size_of(normalize(value))
