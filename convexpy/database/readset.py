@@ -41,19 +41,6 @@ class ReadSet:
         self.intervals.setdefault(index_id, []).append(interval)
         self.count += 1
 
-    def overlaps(self, written: Iterable[tuple[int, bytes]]) -> bool:
-        """True if any written ``(index_id, key)`` lies in a recorded interval."""
-        for index_id, key in written:
-            intervals = self.intervals.get(index_id)
-            if intervals and any(interval.contains(key) for interval in intervals):
-                return True
-        return False
-
-    def merge(self, other: "ReadSet") -> None:
-        for index_id, intervals in other.intervals.items():
-            self.intervals.setdefault(index_id, []).extend(intervals)
-        self.count += other.count
-
 
 class SortedKeys:
     """A commit's written keys, grouped and sorted per index for fast interval checks."""

@@ -180,11 +180,7 @@ class Executor:
             call_args = self._validate_args(function, function_path, args)
         except FunctionError as error:
             return Outcome(False, error_message=error.message + "\n", uses_identity=False)
-        if function.kind == FunctionKind.QUERY:
-            return await self._run_query(function, call_args, identity, snapshot_ts, journal)
-        if function.kind == FunctionKind.MUTATION:
-            return await self._run_mutation(function, call_args, identity, session)
-        return await self._run_action(function, call_args, identity, 0)
+        return await self._execute(function, call_args, identity, 0, snapshot_ts=snapshot_ts, journal=journal, session=session)
 
     def _validate_args(self, function: ConvexFunction, path: FunctionPath, args: list[Any]) -> dict[str, Any]:
         if size_of(args) > MAX_ARGS_SIZE:
@@ -216,11 +212,21 @@ class Executor:
             raise FunctionError(f"Function return value is too large ({format_size(size)} > maximum size 16 MiB)")
         return value
 
-    async def _execute(self, function: ConvexFunction, args: dict[str, Any], identity: Identity, depth: int) -> Outcome:
+    async def _execute(
+        self,
+        function: ConvexFunction,
+        args: dict[str, Any],
+        identity: Identity,
+        depth: int,
+        *,
+        snapshot_ts: int | None = None,
+        journal: str | None = None,
+        session: tuple[str, int] | None = None,
+    ) -> Outcome:
         if function.kind == FunctionKind.QUERY:
-            return await self._run_query(function, args, identity, None, None)
+            return await self._run_query(function, args, identity, snapshot_ts, journal)
         if function.kind == FunctionKind.MUTATION:
-            return await self._run_mutation(function, args, identity, None)
+            return await self._run_mutation(function, args, identity, session)
         return await self._run_action(function, args, identity, depth)
 
     def _failure(self, exc: BaseException, lines: list[str], **extra: Any) -> Outcome:

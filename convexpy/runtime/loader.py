@@ -34,12 +34,6 @@ class FunctionRegistry:
     def get(self, path: FunctionPath) -> ConvexFunction | None:
         return self.functions.get(path)
 
-    def path_of(self, function: ConvexFunction) -> FunctionPath | None:
-        for path, candidate in self.functions.items():
-            if candidate is function:
-                return path
-        return None
-
 
 def _module_paths(root: Path) -> list[Path]:
     return sorted(

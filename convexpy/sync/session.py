@@ -387,8 +387,11 @@ class SyncSession:
             out[query.query_id] = self._query_modification(query, outcome)
 
         new_version = StateVersion(query_set_version, identity_version, snapshot_ts)
-        ready = [response for response in self._pending_responses if response.ts is None or response.ts <= snapshot_ts]
-        self._pending_responses = [response for response in self._pending_responses if response not in ready]
+        ready: list[_PendingResponse] = []
+        waiting: list[_PendingResponse] = []
+        for response in self._pending_responses:
+            (ready if response.ts is None or response.ts <= snapshot_ts else waiting).append(response)
+        self._pending_responses = waiting
         if self._pending_responses:
             self.schedule_update()
         versions_moved = (new_version.query_set, new_version.identity) != (self.version.query_set, self.version.identity)

@@ -17,7 +17,6 @@ property test checks the encoding against it.
 
 from __future__ import annotations
 
-import math
 import struct
 from typing import Any
 
@@ -191,7 +190,3 @@ def successor(key: bytes) -> bytes | None:
     if not trimmed:
         return None
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
-
-
-def is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
