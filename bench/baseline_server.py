@@ -1,13 +1,27 @@
-"""The thinnest possible server for the by_sid lookup: starlette + uvicorn + asyncpg + orjson,
-one indexed SELECT per request, no MVCC. The floor convexpy's by_sid path is measured against.
+"""The thinnest possible server for each benchmark workload: starlette + uvicorn + asyncpg + orjson,
+one SQL statement (or one short transaction) per request, no MVCC layer, no validation, no cache.
+It is the floor every convexpy figure in bench/ is compared against.
 
-Usage: python bench/baseline_server.py <dsn> <port>   (serves POST /api/query {"args": {"sid": ...}})
+Usage: python bench/baseline_server.py <dsn> <port>
+
+    POST /api/query     {"path": "bench:getBySid", "args": {"sid"}}       one indexed SELECT
+                        {"path": "bench:page", "args": {"after", "count"}}  keyset page of baseline_small
+    POST /api/mutation  {"path": "bench:post", "args": {"channel", "n"}}    INSERT (two indexes)
+                        {"path": "bench:postNotify", ...}                   INSERT + NOTIFY, one transaction
+                        {"path": "bench:transfer", "args": {"from", "to", "amount", "key"}}
+                                                                            lock both, UPDATE both, ledger INSERT
+    WS   /observe       every NOTIFY on baseline_events is relayed to every socket
+
+Tables are created by :func:`create_tables` (called from the workloads, not here).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
+import time
+import uuid
 
 import asyncpg
 import orjson
@@ -15,28 +29,105 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-DSN, PORT = sys.argv[1], int(sys.argv[2])
-pool: asyncpg.Pool | None = None
+TABLES = """
+CREATE TABLE IF NOT EXISTS baseline_services (id TEXT PRIMARY KEY, sid TEXT NOT NULL, name TEXT, owner TEXT);
+CREATE INDEX IF NOT EXISTS baseline_services_sid ON baseline_services (sid);
+CREATE TABLE IF NOT EXISTS baseline_events (id TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL,
+                                            channel TEXT NOT NULL, n DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS baseline_events_created ON baseline_events (created);
+CREATE INDEX IF NOT EXISTS baseline_events_channel ON baseline_events (channel);
+CREATE TABLE IF NOT EXISTS baseline_accounts (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS baseline_transfers (key TEXT PRIMARY KEY, src TEXT NOT NULL, dst TEXT NOT NULL, amount BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS baseline_small (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, label TEXT NOT NULL);
+"""
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: Starlette):
-    global pool
-    pool = await asyncpg.create_pool(DSN, min_size=4, max_size=16)
-    yield
-    await pool.close()
+async def create_tables(connection: asyncpg.Connection) -> None:
+    await connection.execute(TABLES)
 
 
-async def query(request: Request) -> Response:
-    body = orjson.loads(await request.body())
-    row = await pool.fetchrow("SELECT id, sid, name, owner FROM baseline_services WHERE sid = $1", body["args"]["sid"])
-    value = None if row is None else {"_id": row["id"], "sid": row["sid"], "name": row["name"], "owner": row["owner"]}
+def _ok(value) -> Response:
     return Response(orjson.dumps({"status": "success", "value": value}), media_type="application/json")
 
 
-app = Starlette(routes=[Route("/api/query", query, methods=["POST"])], lifespan=lifespan)
+class Baseline:
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+        self.pool: asyncpg.Pool | None = None
+        self.listener: asyncpg.Connection | None = None
+        self.sockets: set[WebSocket] = set()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette):
+        self.pool = await asyncpg.create_pool(self.dsn, min_size=4, max_size=16)
+        self.listener = await asyncpg.connect(self.dsn)
+        await self.listener.add_listener("baseline_events", self._relay)
+        yield
+        await self.listener.close()
+        await self.pool.close()
+
+    def _relay(self, connection, pid, channel, payload: str) -> None:
+        for socket in list(self.sockets):
+            asyncio.ensure_future(socket.send_text(payload))
+
+    async def query(self, request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        args = body["args"]
+        if body.get("path") == "bench:page":
+            rows = await self.pool.fetch("SELECT id, n, label FROM baseline_small WHERE id > $1 ORDER BY id LIMIT $2",
+                                         args["after"], args["count"])
+            return _ok({"page": [dict(row) for row in rows], "isDone": len(rows) < args["count"]})
+        row = await self.pool.fetchrow("SELECT id, sid, name, owner FROM baseline_services WHERE sid = $1", args["sid"])
+        return _ok(None if row is None else {"_id": row["id"], "sid": row["sid"], "name": row["name"], "owner": row["owner"]})
+
+    async def mutation(self, request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        path, args = body["path"], body["args"]
+        if path == "bench:transfer":
+            async with self.pool.acquire() as connection, connection.transaction():
+                # Rows locked in id order, so opposite transfers queue instead of deadlocking.
+                await connection.execute("SELECT 1 FROM baseline_accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+                                         args["from"], args["to"])
+                await connection.execute(
+                    "UPDATE baseline_accounts SET balance = balance + CASE WHEN id = $2 THEN $3::bigint ELSE -$3::bigint END "
+                    "WHERE id IN ($1, $2)", args["from"], args["to"], args["amount"])
+                await connection.execute("INSERT INTO baseline_transfers VALUES ($1, $2, $3, $4)",
+                                         args["key"], args["from"], args["to"], args["amount"])
+            return _ok(None)
+        id_ = uuid.uuid4().hex
+        insert = "INSERT INTO baseline_events VALUES ($1, $2, $3, $4)"
+        if path == "bench:postNotify":
+            async with self.pool.acquire() as connection, connection.transaction():
+                await connection.execute(insert, id_, time.time() * 1000, args["channel"], args["n"])
+                await connection.execute("SELECT pg_notify('baseline_events', $1)", orjson.dumps(args).decode())
+        else:
+            await self.pool.execute(insert, id_, time.time() * 1000, args["channel"], args["n"])
+        return _ok(id_)
+
+    async def observe(self, socket: WebSocket) -> None:
+        await socket.accept()
+        self.sockets.add(socket)
+        try:
+            while True:
+                await socket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.sockets.discard(socket)
+
+
+def create_app(dsn: str) -> Starlette:
+    baseline = Baseline(dsn)
+    return Starlette(
+        routes=[Route("/api/query", baseline.query, methods=["POST"]), Route("/api/mutation", baseline.mutation, methods=["POST"]),
+                WebSocketRoute("/observe", baseline.observe)],
+        lifespan=baseline.lifespan,
+    )
+
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning", access_log=False)
+    uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False,
+                ws_max_size=1 << 20)

@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     options = parser.parse_args()
 
-    with running_server() as url:
+    with running_server() as server:
+        url = server.url
         channel = uuid.uuid4().hex
         observer = subprocess.Popen(
             ["node", "--input-type=module", "-e", OBSERVER, url, channel],

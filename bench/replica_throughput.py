@@ -13,10 +13,7 @@ import argparse
 
 import loadgen
 from harness import percentile, running_server
-
-
-def insert_body(worker: int, n: int) -> dict:
-    return {"path": "bench:post", "args": {"channel": f"c{worker}", "n": n}, "format": "convex_encoded_json"}
+from inserts import insert_body
 
 
 def main() -> None:
@@ -29,10 +26,10 @@ def main() -> None:
     print(f"insert mutation throughput, {options.concurrency} connections, {options.seconds:g} s per run")
     print(f"{'replicas':>8} {'commits/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'loadgen CPU':>12}")
     for workers in options.workers:
-        with running_server(extra=["--workers", str(workers)]) as url:
-            host, port = url.removeprefix("http://").split(":")
-            loadgen.run(host, int(port), "/api/mutation", insert_body, options.concurrency, 1.0)  # warm up
-            result = loadgen.run(host, int(port), "/api/mutation", insert_body, options.concurrency, options.seconds)
+        with running_server(extra=["--workers", str(workers)]) as server:
+            host, port = server.host_port
+            loadgen.run(host, port, "/api/mutation", insert_body, options.concurrency, 1.0)  # warm up
+            result = loadgen.run(host, port, "/api/mutation", insert_body, options.concurrency, options.seconds)
         print(f"{workers:>8} {result.rate:>10.0f} {percentile(result.latencies_ms, 0.5):>8.2f} "
               f"{percentile(result.latencies_ms, 0.99):>8.2f} {result.errors:>7} {result.cpu_share:>11.0%}")
 

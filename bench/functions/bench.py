@@ -24,3 +24,47 @@ async def seedServices(ctx, args):
 @query(args={"sid": v.string()})
 async def getBySid(ctx, args):
     return await ctx.db.query("services").with_index("by_sid", lambda q: q.eq("sid", args["sid"])).unique()
+
+
+@query(args={"channel": v.string(), "client": v.number()})
+async def latestFor(ctx, args):
+    """``latest`` under distinct arguments per subscriber, so each subscription is its own query run."""
+    return await ctx.db.query("events").with_index("by_channel", lambda q: q.eq("channel", args["channel"])).order("desc").first()
+
+
+@mutation(args={"start": v.number(), "count": v.number()})
+async def seedAccounts(ctx, args):
+    for n in range(int(args["start"]), int(args["start"] + args["count"])):
+        await ctx.db.insert("accounts", {"name": f"a{n}", "balance": 1_000_000})
+    return None
+
+
+@mutation(args={"from": v.string(), "to": v.string(), "amount": v.number(), "key": v.string()})
+async def transfer(ctx, args):
+    """Move ``amount`` between two accounts and log the transfer under its client-chosen ``key``."""
+    source = await ctx.db.query("accounts").with_index("by_name", lambda q: q.eq("name", args["from"])).unique()
+    target = await ctx.db.query("accounts").with_index("by_name", lambda q: q.eq("name", args["to"])).unique()
+    await ctx.db.patch(source["_id"], {"balance": source["balance"] - args["amount"]})
+    await ctx.db.patch(target["_id"], {"balance": target["balance"] + args["amount"]})
+    await ctx.db.insert("transfers", {"key": args["key"], "from": args["from"], "to": args["to"], "amount": args["amount"]})
+    return None
+
+
+@query(args={})
+async def ledger(ctx, args):
+    """Balances and logged transfers, for checking that no transfer was lost or applied twice."""
+    balances = {account["name"]: account["balance"] for account in await ctx.db.query("accounts").collect()}
+    transfers = [[t["key"], t["from"], t["to"], t["amount"]] for t in await ctx.db.query("transfers").collect()]
+    return {"balances": balances, "transfers": transfers}
+
+
+@mutation(args={"start": v.number(), "count": v.number()})
+async def seedSmall(ctx, args):
+    for n in range(int(args["start"]), int(args["start"] + args["count"])):
+        await ctx.db.insert("small", {"n": n, "label": f"item {n}"})
+    return None
+
+
+@query(args={"paginationOpts": v.any()})
+async def page(ctx, args):
+    return await ctx.db.query("small").paginate(args["paginationOpts"])

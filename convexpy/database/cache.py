@@ -14,6 +14,16 @@ A read that went to PostgreSQL at snapshot ``S`` is admitted only if the write
 log shows no write into its interval after ``S``: otherwise a commit applied
 while the read was in flight could make it stale.
 
+Commits made by this replica carry their rows, so an entry that holds its
+whole interval is patched with them instead of dropped, and is valid from the
+commit's ts on: a key written over and over (a counter, a hot account) keeps
+being read without a round trip. Other replicas' commits arrive as keys only
+and drop what they touch.
+
+Only point and prefix intervals and small complete ranges are admitted: a
+paginated scan of a big table would otherwise flush the cache and make every
+commit check thousands of ranges.
+
 Finding the entries a written key falls in must not scan the cache: point
 intervals (``db.get``, by_id) are found by the key itself; prefix intervals
 (``q.eq(...)`` on leading fields, the ``by_sid`` hot path) by the key's
@@ -23,9 +33,10 @@ Entries are evicted least-recently-used beyond a byte budget.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from ..server.metrics import METRICS
 from ..storage.postgres import IndexRow
@@ -33,11 +44,16 @@ from ..values.sortkey import successor
 from .readset import Interval, ReadSet, SortedKeys
 
 if TYPE_CHECKING:
+    from .committer import CommitRequest
     from .writelog import WriteLog
 
 Key = tuple[int, bytes, "bytes | None", bool]
 _ROW_OVERHEAD = 120
 _ENTRY_OVERHEAD = 300
+SMALL_RANGE_ROWS = 64
+"""Ranges that are neither points nor prefixes are cached only if complete and at most this long."""
+MAX_OTHER_RANGES = 1024
+"""Per index: such ranges are checked one by one on every write to the index, so they are capped."""
 
 
 @dataclass(slots=True)
@@ -90,12 +106,18 @@ class IndexCache:
         if self.write_log.conflicts(interval, snapshot_ts):
             return
         key = (index_id, lower, upper, descending)
+        kind = self._kind(lower, upper)
+        exhausted = len(rows) < limit or kind == "point"  # a point interval holds at most one key
+        if kind == "other" and (
+            not exhausted or len(rows) > SMALL_RANGE_ROWS or len(self._others.get(index_id, ())) >= MAX_OTHER_RANGES
+        ):
+            return
         if key in self._entries:
             self._remove(key)
-        size = _ENTRY_OVERHEAD + sum(_ROW_OVERHEAD + len(row.key) + len(row.value) for row in rows)
+        size = _entry_size(rows)
         if size > self.budget_bytes // 4:
             return  # one huge range would flush everything else
-        self._entries[key] = _Entry(rows, len(rows) < limit, snapshot_ts, size)
+        self._entries[key] = _Entry(rows, exhausted, snapshot_ts, size)
         self.size_bytes += size
         self._register(key)
         while self.size_bytes > self.budget_bytes:
@@ -110,20 +132,50 @@ class IndexCache:
             return
         doomed: set[Key] = set()
         for index_id, keys in written.by_index.items():
-            points = self._points.get(index_id)
-            prefixes = self._prefixes.get(index_id)
-            lengths = self._prefix_lengths.get(index_id)
-            others = self._others.get(index_id)
             for written_key in keys:
-                if points:
-                    doomed |= points.get(written_key, set())
-                if prefixes and lengths:
-                    for length in lengths:
-                        doomed |= prefixes.get(written_key[:length], set())
-                if others:
-                    doomed |= {key for key in others if key[1] <= written_key and (key[2] is None or written_key < key[2])}
+                doomed |= self._holding(index_id, written_key)
         for key in doomed:
             self._remove(key)
+
+    def on_local_commit(self, ts: int, request: "CommitRequest") -> None:
+        """A commit of this replica: patch complete entries with its rows, drop partial ones."""
+        values = {doc.internal_id: doc.value for doc in request.documents}
+        patched: set[Key] = set()
+        for write in request.index_writes:
+            for key in self._holding(write.index_id, write.key):
+                entry = self._entries.get(key)
+                if entry is None:
+                    continue
+                if not entry.exhausted:
+                    self._remove(key)
+                    continue
+                row = None if write.document_id is None else IndexRow(write.key, ts, write.document_id, values[write.document_id])
+                _replace_row(entry.rows, write.key, row, descending=key[3])
+                patched.add(key)
+        for key in patched:
+            entry = self._entries[key]
+            entry.read_ts = ts  # right from this commit on; older snapshots must miss
+            size = _entry_size(entry.rows)
+            self.size_bytes += size - entry.size
+            entry.size = size
+        while self.size_bytes > self.budget_bytes:
+            self._remove(next(iter(self._entries)))
+
+    def _holding(self, index_id: int, written_key: bytes) -> set[Key]:
+        """The entries whose interval contains ``written_key``."""
+        found: set[Key] = set()
+        points = self._points.get(index_id)
+        if points:
+            found |= points.get(written_key, set())
+        prefixes = self._prefixes.get(index_id)
+        lengths = self._prefix_lengths.get(index_id)
+        if prefixes and lengths:
+            for length in lengths:
+                found |= prefixes.get(written_key[:length], set())
+        others = self._others.get(index_id)
+        if others:
+            found |= {key for key in others if key[1] <= written_key and (key[2] is None or written_key < key[2])}
+        return found
 
     def clear(self) -> None:
         self._entries.clear()
@@ -174,3 +226,25 @@ class IndexCache:
             lengths[len(lower)] -= 1
             if not lengths[len(lower)]:
                 del lengths[len(lower)]
+
+
+def _entry_size(rows: Iterable[IndexRow]) -> int:
+    return _ENTRY_OVERHEAD + sum(_ROW_OVERHEAD + len(row.key) + len(row.value) for row in rows)
+
+
+def _replace_row(rows: list[IndexRow], key: bytes, row: IndexRow | None, *, descending: bool) -> None:
+    """Put ``row`` (None: nothing) at ``key`` in ``rows``, which are in scan order."""
+    keys = [r.key for r in rows]
+    if descending:
+        keys.reverse()
+    at = bisect_left(keys, key)
+    present = at < len(keys) and keys[at] == key
+    if descending:
+        at = len(rows) - at - (1 if present else 0)
+    if present:
+        if row is None:
+            del rows[at]
+        else:
+            rows[at] = row
+    elif row is not None:
+        rows.insert(at, row)

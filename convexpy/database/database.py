@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import random
 from typing import Any, Awaitable, Callable, TypeVar
 
 import orjson
@@ -22,7 +21,7 @@ from ..storage.postgres import Persistence, iterate_index
 from ..values import json as cjson
 from .cache import IndexCache
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
-from .committer import CommitListener, Committer, SessionRecord
+from .committer import CommitListener, CommitRequest, Committer, SessionRecord
 from .follower import Follower
 from .readset import SortedKeys
 from .retention import CURSOR_KEY, RetentionJob
@@ -46,8 +45,8 @@ class Database:
         self.write_log = WriteLog(clock_ts)
         self.committer = Committer(persistence, self.write_log, self._catch_up_locked, self._on_commit)
         self.cache = IndexCache(self.write_log, cache_bytes)
-        self.commit_listeners: list[CommitListener] = [self.cache.on_commit]
-        """Told of every commit, in ts order, right after ``latest_ts`` moves (cache, subscriptions)."""
+        self.commit_listeners: list[CommitListener] = []
+        """Told of every commit, in ts order, right after ``latest_ts`` moves and the cache is updated."""
         self.follower: Follower | None = None
         self.retention: RetentionJob | None = None
         self.retention_window_ns: int | None = None
@@ -56,6 +55,8 @@ class Database:
         self._advanced = asyncio.Event()
         """Set (and replaced) whenever ``latest_ts`` moves."""
         self._catch_up_lock = asyncio.Lock()
+        self._retry_lane = asyncio.Lock()
+        """Mutations retrying after a conflict run one at a time (see :meth:`run_mutation`)."""
 
     @classmethod
     async def open(
@@ -93,8 +94,13 @@ class Database:
         """Caught up with the commit log (readiness for orchestration)."""
         return self.follower is None or self.follower.ready
 
-    def _on_commit(self, ts: int, written: SortedKeys | None) -> None:
-        """``written`` None means "anything may have changed" (after a resync)."""
+    def _on_commit(self, ts: int, written: SortedKeys | None, request: CommitRequest | None = None) -> None:
+        """``written`` None means "anything may have changed" (after a resync); ``request`` is given
+        for this replica's own commits."""
+        if request is not None:
+            self.cache.on_local_commit(ts, request)
+        else:
+            self.cache.on_commit(ts, written)
         if ts > self.latest_ts:
             self.latest_ts = ts
         for listener in self.commit_listeners:
@@ -301,9 +307,12 @@ class Database:
 
         for retry in range(max_retries):
             try:
-                return await attempt(self.committer.commit)
+                if retry == 0:
+                    return await attempt(self.committer.commit)
+                async with self._retry_lane:
+                    return await attempt(self.committer.commit)
             except ConflictError:
-                await asyncio.sleep(random.uniform(0, min(0.001 * 2**retry, 0.05)))
+                continue  # the winner is already visible: conflicts are reported after it is applied
             except DatabaseUnavailable:  # lost while reading: nothing was written
                 await asyncio.sleep(min(0.01 * 2**retry, 1.0))
         async with self.committer.exclusive() as commit_now:

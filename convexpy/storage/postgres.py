@@ -8,8 +8,9 @@ User tables are not SQL tables. Everything lives in a handful of tables:
                   indexed values followed by the document's internal id.
 ``cx_commits``    one row per commit: the index keys it wrote. Replicas follow
                   it to learn what changed (OCC validation, subscriptions).
-``cx_clock``      one row: the latest commit timestamp. Committers lock it,
-                  which totally orders commits across replicas.
+``cx_clock``      one row: the latest commit timestamp. Every commit moves it
+                  with a compare-and-set (or under its row lock), which totally
+                  orders commits across replicas.
 ``cx_session_requests``  outcomes of WebSocket mutations by (session, request id),
                   written with the mutation's rows, so a re-sent mutation is not re-run.
 ``cx_tables``, ``cx_index_defs``, ``cx_globals``: catalog and settings.
@@ -180,23 +181,27 @@ _RANGE_SQL = {(desc, bounded): _range_sql(desc, bounded) for desc in (False, Tru
 
 
 _WRITE_COMMITS_SQL = """
-WITH documents AS (
+WITH clock AS (
+    UPDATE cx_clock SET ts = $17 WHERE id = 1 AND ts = $19 RETURNING ts
+), documents AS (
     INSERT INTO cx_documents (table_number, id, ts, value, prev_ts)
-    SELECT * FROM UNNEST($1::int[], $2::bytea[], $3::bigint[], $4::bytea[], $5::bigint[])
+    SELECT * FROM UNNEST($1::int[], $2::bytea[], $3::bigint[], $4::bytea[], $5::bigint[]) WHERE EXISTS (SELECT FROM clock)
 ), index_entries AS (
     INSERT INTO cx_indexes (index_id, key, ts, document_id)
-    SELECT * FROM UNNEST($6::int[], $7::bytea[], $8::bigint[], $9::bytea[])
+    SELECT * FROM UNNEST($6::int[], $7::bytea[], $8::bigint[], $9::bytea[]) WHERE EXISTS (SELECT FROM clock)
 ), commit_log AS (
     INSERT INTO cx_commits (ts, writes)
-    SELECT * FROM UNNEST($10::bigint[], $11::bytea[])
+    SELECT * FROM UNNEST($10::bigint[], $11::bytea[]) WHERE EXISTS (SELECT FROM clock)
 ), sessions AS (
     INSERT INTO cx_session_requests (session_id, request_id, ts, result, log_lines)
     SELECT s, r, t, v, l::jsonb FROM UNNEST($12::text[], $13::bigint[], $14::bigint[], $15::bytea[], $16::text[]) AS u(s, r, t, v, l)
-), clock AS (
-    UPDATE cx_clock SET ts = $17 WHERE id = 1
+    WHERE EXISTS (SELECT FROM clock)
 )
-SELECT pg_notify('""" + COMMIT_CHANNEL + """', $18)
+SELECT pg_notify('""" + COMMIT_CHANNEL + """', $18) FROM clock
 """
+"""Everything is conditional on the clock still being at ``$19``: if another replica committed since,
+the clock UPDATE matches no row (READ COMMITTED re-checks the condition on the row it waited for),
+nothing is inserted, and the statement returns no row."""
 
 
 class Persistence:
@@ -272,13 +277,15 @@ class Persistence:
 
     # --- writes --------------------------------------------------------------------
 
-    async def write_commits(self, conn: asyncpg.Connection, commits: Sequence[tuple[int, Any]]) -> None:
-        """Write a batch of commits ``(commit_ts, request)`` in one statement, move the clock to the
-        last one and notify the other replicas. Runs inside the committer's transaction.
+    async def write_commits(self, conn: asyncpg.Connection, commits: Sequence[tuple[int, Any]], clock_ts: int) -> bool:
+        """Write a batch of commits ``(commit_ts, request)`` in one statement, move the clock from
+        ``clock_ts`` to the last one and notify the other replicas; False (nothing written) if the
+        clock is no longer at ``clock_ts``.
 
-        One statement means one round trip for the whole batch, whatever its size
-        (group commit); ``pg_notify`` inside the transaction is delivered only if
-        it commits.
+        One statement is one round trip for the whole batch, whatever its size
+        (group commit), and outside a transaction block it is its own atomic
+        transaction: the compare-and-set on the clock replaces locking it first.
+        ``pg_notify`` is delivered only if the statement commits.
         """
         doc_table, doc_id, doc_ts, doc_value, doc_prev = [], [], [], [], []
         idx_id, idx_key, idx_ts, idx_doc = [], [], [], []
@@ -306,18 +313,24 @@ class Persistence:
                 ses_result.append(record.result)
                 ses_logs.append(orjson.dumps(record.log_lines).decode())
         last_ts = commits[-1][0]
-        await conn.execute(
+        applied = await conn.fetch(
             _WRITE_COMMITS_SQL,
             doc_table, doc_id, doc_ts, doc_value, doc_prev,
             idx_id, idx_key, idx_ts, idx_doc,
             log_ts, log_writes,
             ses_id, ses_request, ses_ts, ses_result, ses_logs,
-            last_ts, str(last_ts),
+            last_ts, str(last_ts), clock_ts,
         )
+        return bool(applied)
 
-    async def committed(self, timestamps: Sequence[int]) -> bool:
-        """Whether the commits at ``timestamps`` (one batch: all or none) are in the log."""
-        return bool(await self.pool.fetchval("SELECT EXISTS (SELECT 1 FROM cx_commits WHERE ts = ANY($1::bigint[]))", list(timestamps)))
+    async def committed(self, ts: int, written: Iterable[tuple[int, bytes]]) -> bool:
+        """Whether the commit at ``ts`` with exactly these writes is in the log (a batch lands whole).
+
+        The writes are compared too, so another replica's commit that happened to take the same
+        timestamp is not mistaken for this one.
+        """
+        return bool(await self.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM cx_commits WHERE ts = $1 AND writes = $2)", ts, pack_write_set(written)))
 
     async def read_session_record(self, session_id: str, request_id: int) -> tuple[int, bytes, list[str]] | None:
         """The stored outcome of a WebSocket mutation: ``(commit_ts, encoded result, log lines)``."""

@@ -66,14 +66,26 @@ async def test_repeated_point_and_prefix_reads_hit_the_cache(setup):
         assert [doc["_id"] for doc in await by_sid(reader, table, index, "abc12345")] == [doc_id]
         assert await by_sid(reader, table, index, "missing1") == []
     assert counter.calls == 3  # one miss each for the point read, the sid range and the empty range
-    # a write into one sid's range drops that entry only
+    # this replica's own writes patch the entries they touch: still no round trip, new values
+    old_snapshot = db.begin(writable=False)
     writer = db.begin(writable=True)
     await writer.replace(table, internal_id, {**await writer.get(table, internal_id), "sid": "abc12345", "n": 1.0})
+    second_id = await writer.insert(table, {"sid": "missing1"})
     await db.commit(writer)
     reader = db.begin(writable=False)
+    assert (await reader.get(table, internal_id))["n"] == 1.0
     assert (await by_sid(reader, table, index, "abc12345"))[0]["n"] == 1.0
-    assert await by_sid(reader, table, index, "missing1") == []
+    assert [doc["_id"] for doc in await by_sid(reader, table, index, "missing1")] == [second_id]
+    assert counter.calls == 3
+    # a snapshot from before the write must not see the patched entries
+    assert "n" not in (await by_sid(old_snapshot, table, index, "abc12345"))[0]
     assert counter.calls == 4
+    # a delete patches the entries out
+    deleter = db.begin(writable=True)
+    await deleter.delete(table, DocumentId.decode(second_id).internal_id)
+    await db.commit(deleter)
+    assert await by_sid(db.begin(writable=False), table, index, "missing1") == []
+    assert counter.calls == 5  # the delete read the new document (never cached); the range was patched
 
 
 async def test_old_snapshots_do_not_read_newer_cache_entries(setup):

@@ -20,8 +20,7 @@ async def commit(store: Persistence, ts: int, key: bytes, doc_id: bytes, value: 
     request = CommitRequest(0, ReadSet(), [DocumentWrite(10001, doc_id, value, None)],
                             [IndexWrite(1, key, None if value is None else doc_id)], SortedKeys([(1, key)]))
     async with store.pool.acquire() as conn:
-        async with conn.transaction():
-            await store.write_commits(conn, [(ts, request)])
+        assert await store.write_commits(conn, [(ts, request)], await store.read_clock())
 
 
 async def test_snapshot_reads_pick_the_revision_at_their_timestamp(persistence):
@@ -39,6 +38,17 @@ async def test_snapshot_reads_pick_the_revision_at_their_timestamp(persistence):
     assert await read(30) == []
 
 
+async def test_a_commit_written_against_a_moved_clock_writes_nothing(persistence):
+    await commit(persistence, 10, b"k1", b"d1", b'{"v":1}')
+    request = CommitRequest(0, ReadSet(), [DocumentWrite(10001, b"d2", b'{"v":2}', None)], [IndexWrite(1, b"k2", b"d2")],
+                            SortedKeys([(1, b"k2")]))
+    async with persistence.pool.acquire() as conn:
+        assert not await persistence.write_commits(conn, [(20, request)], 5)  # another replica moved the clock to 10
+    assert await persistence.read_clock() == 10
+    assert [row.key for row in await persistence.index_range(1, 10001, b"", None, 100, 10)] == [b"k1"]
+    assert await persistence.commits_since(10) == []
+
+
 async def test_ranges_respect_bounds_order_and_limit(persistence):
     for n, key in enumerate([b"a", b"b", b"c", b"d"]):
         await commit(persistence, 100 + n, key, key * 16, b"{}")
@@ -54,7 +64,9 @@ async def test_commit_log_roundtrip(persistence):
     await commit(persistence, 50, b"k", b"i" * 16, b"{}")
     assert await persistence.commits_since(0) == [(50, [(1, b"k")])]
     assert await persistence.read_clock() == 50
-    assert await persistence.committed([50]) and not await persistence.committed([51])
+    assert await persistence.committed(50, [(1, b"k")])
+    assert not await persistence.committed(51, [(1, b"k")])
+    assert not await persistence.committed(50, [(1, b"other")])  # another replica's commit at the same ts
 
 
 async def test_schema_creation_is_idempotent(persistence):
