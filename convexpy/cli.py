@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
@@ -40,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .server import eventloop
     from .server.serve import serve
     from .server.supervisor import supervise
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings.workers > 1:
             supervise(settings)
         else:
-            asyncio.run(serve(settings))
+            eventloop.run(serve(settings))
     except (ModuleLoadError, SchemaError) as error:
         print(f"convexpy: {error}", file=sys.stderr)
         return 2

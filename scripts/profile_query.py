@@ -55,7 +55,7 @@ async def main(dsn: str, requests: int) -> None:
     for _ in range(requests):
         await call(app, random.choice(bodies))
     profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    pstats.Stats(profiler).sort_stats(sys.argv[3] if len(sys.argv) > 3 else "tottime").print_stats(int(sys.argv[4]) if len(sys.argv) > 4 else 25)
     await db.close()
 
 

@@ -78,7 +78,7 @@ def _servers(settings: Settings, deployment: Deployment) -> list[uvicorn.Server]
     api = uvicorn.Config(
         create_api_app(deployment), host=settings.host, port=settings.port, log_level=settings.log_level,
         access_log=False, lifespan="off", ws="websockets-sansio", ws_max_size=32 * 1024 * 1024,
-        ws_ping_interval=5.0, ws_ping_timeout=120.0,
+        ws_ping_interval=5.0, ws_ping_timeout=120.0, proxy_headers=False,  # the client address is never used
     )
     site = uvicorn.Config(
         create_site_app(deployment), host=settings.host, port=settings.site_port, log_level=settings.log_level,

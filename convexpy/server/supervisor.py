@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..runtime.loader import load_functions
 from ..settings import Settings
+from . import eventloop
 from .auth import AdminKeys, load_instance_secret
 from .serve import announce, prepare_database, run_replica
 
@@ -123,4 +124,4 @@ def run_worker() -> None:
     settings = Settings(**values)
     sockets = tuple(socket.socket(fileno=fd) for fd in payload["fds"])
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_replica(settings, payload["dsn"], sockets=sockets, quiet=True))  # type: ignore[arg-type]
+    eventloop.run(run_replica(settings, payload["dsn"], sockets=sockets, quiet=True))  # type: ignore[arg-type]
