@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import orjson
+import uvloop
 
 
 @dataclass
@@ -70,7 +71,7 @@ def _child(args: tuple, queue: multiprocessing.Queue) -> None:
         await asyncio.gather(*(_connection(host, port, path, make_body, w, start + seconds, out) for w in range(concurrency)))
         return time.monotonic() - start
 
-    elapsed = asyncio.run(main())
+    elapsed = uvloop.run(main())  # the cheaper loop leaves more of the machine to the server under test
     usage = resource.getrusage(resource.RUSAGE_SELF)
     queue.put(LoadResult(out["requests"], out["errors"], elapsed, out["latencies"], usage.ru_utime + usage.ru_stime))
 

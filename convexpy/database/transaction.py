@@ -61,7 +61,7 @@ class Transaction:
         self.journal_out: str | None = None
         self.paginated = False
         self._snapshot_docs: dict[tuple[int, bytes], tuple[dict[str, Any] | None, int | None]] = {}
-        self._next_creation_ms = ts_to_ms(max(snapshot_ts, time.time_ns()))
+        self._next_creation_ms = ts_to_ms(max(snapshot_ts, time.time_ns())) if writable else 0.0
 
     # --- reads -----------------------------------------------------------------------
 
@@ -226,14 +226,16 @@ class IndexScan:
         self._exhausted = False
         self._closed = False
         table_number = index.table_number
-        self._shadowed = {iid for (number, iid) in tx.writes if number == table_number}
-        overlay = []
-        for (number, iid), pending in tx.writes.items():
-            if number == table_number and pending.new is not None:
-                key = index.key(pending.new, iid)
-                if interval.contains(key):
-                    overlay.append((key, pending.new))
-        overlay.sort(key=lambda item: item[0], reverse=descending)
+        self._shadowed: set[bytes] = set()
+        overlay: list[tuple[bytes, dict[str, Any]]] = []
+        if tx.writes:  # the transaction's own writes in this interval shadow and join the stored rows
+            self._shadowed = {iid for (number, iid) in tx.writes if number == table_number}
+            for (number, iid), pending in tx.writes.items():
+                if number == table_number and pending.new is not None:
+                    key = index.key(pending.new, iid)
+                    if interval.contains(key):
+                        overlay.append((key, pending.new))
+            overlay.sort(key=lambda item: item[0], reverse=descending)
         self._overlay = overlay
         self._overlay_position = 0
         self._db_peek: object = _UNSET

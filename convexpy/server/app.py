@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import BadRequest, SystemError
 from ..values.ids import InvalidId
-from .http_api import Deployment, build_routes, error_response, json_response
+from .http_api import Deployment, build_routes, error_response, json_response, scope_headers
 from .metrics import METRICS
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class CorsMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        headers = scope_headers(scope)
         origin = headers.get("origin")
         if origin is None:
             await self.app(scope, receive, send)

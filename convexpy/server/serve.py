@@ -20,6 +20,7 @@ from ..storage.embedded import EmbeddedPostgres
 from .app import create_api_app, create_site_app
 from .auth import AdminKeys, load_instance_secret
 from .http_api import Deployment
+from .transport import CoalescingHttpToolsProtocol
 
 logger = logging.getLogger("convexpy")
 
@@ -79,6 +80,7 @@ def _servers(settings: Settings, deployment: Deployment) -> list[uvicorn.Server]
         create_api_app(deployment), host=settings.host, port=settings.port, log_level=settings.log_level,
         access_log=False, lifespan="off", ws="websockets-sansio", ws_max_size=32 * 1024 * 1024,
         ws_ping_interval=5.0, ws_ping_timeout=120.0, proxy_headers=False,  # the client address is never used
+        http=CoalescingHttpToolsProtocol,
     )
     site = uvicorn.Config(
         create_site_app(deployment), host=settings.host, port=settings.site_port, log_level=settings.log_level,
