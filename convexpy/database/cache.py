@@ -14,10 +14,10 @@ A read that went to PostgreSQL at snapshot ``S`` is admitted only if the write
 log shows no write into its interval after ``S``: otherwise a commit applied
 while the read was in flight could make it stale.
 
-Commits made by this replica carry their rows, so an entry that holds its
-whole interval is patched with them instead of dropped, and is valid from the
-commit's ts on: a key written over and over (a counter, a hot account) keeps
-being read without a round trip. Other replicas' commits arrive as keys only
+Commits made by this replica carry their rows, so the entries they touch are
+patched with them instead of dropped, and are valid from the commit's ts on: a
+key written over and over (a counter, a hot account) or the newest rows of a
+feed (``order("desc").first()``) keep being read without a round trip. Other replicas' commits arrive as keys only
 and drop what they touch.
 
 Only point and prefix intervals and small complete ranges are admitted: a
@@ -138,7 +138,11 @@ class IndexCache:
             self._remove(key)
 
     def on_local_commit(self, ts: int, request: "CommitRequest") -> None:
-        """A commit of this replica: patch complete entries with its rows, drop partial ones."""
+        """A commit of this replica: patch the entries holding a written key with its rows.
+
+        A partial entry (the first rows of its interval in scan order) takes a key
+        that sorts among its rows; a key past its last row changes nothing in it.
+        """
         values = {doc.internal_id: doc.value for doc in request.documents}
         patched: set[Key] = set()
         for write in request.index_writes:
@@ -146,9 +150,11 @@ class IndexCache:
                 entry = self._entries.get(key)
                 if entry is None:
                     continue
-                if not entry.exhausted:
-                    self._remove(key)
+                if not entry.exhausted and not entry.rows:
+                    self._remove(key)  # it knows nothing of its interval
                     continue
+                if not entry.exhausted and _beyond(entry.rows, write.key, descending=key[3]):
+                    continue  # the entry's first rows in scan order are still the first rows
                 row = None if write.document_id is None else IndexRow(write.key, ts, write.document_id, values[write.document_id])
                 _replace_row(entry.rows, write.key, row, descending=key[3])
                 patched.add(key)
@@ -230,6 +236,11 @@ class IndexCache:
 
 def _entry_size(rows: Iterable[IndexRow]) -> int:
     return _ENTRY_OVERHEAD + sum(_ROW_OVERHEAD + len(row.key) + len(row.value) for row in rows)
+
+
+def _beyond(rows: list[IndexRow], key: bytes, *, descending: bool) -> bool:
+    """Whether ``key`` sorts after the last of ``rows`` (not empty) in scan order."""
+    return key < rows[-1].key if descending else key > rows[-1].key
 
 
 def _replace_row(rows: list[IndexRow], key: bytes, row: IndexRow | None, *, descending: bool) -> None:

@@ -181,3 +181,48 @@ async def test_eviction_keeps_the_budget_and_results_right(fresh_database):
             assert 0 < len(db.cache) < len(ids)
     finally:
         await db.close()
+
+
+async def test_newest_of_a_feed_stays_cached_across_this_replicas_inserts(fresh_database):
+    db = await open_replica(fresh_database, follow=False)
+    try:
+        table = await db.ensure_table("events")
+        index_id, _ = await db.persistence.create_index(table.number, "by_channel_n", ["channel", "n"])
+        index = db.catalog.add_index(index_id, table.number, "by_channel_n", ["channel", "n"])
+        prefix = sortkey.encode("c1")
+        feed = Interval(prefix, sortkey.successor(prefix))
+
+        async def first_rows(tx, count: int, descending: bool) -> list[float]:
+            scan = tx.scan(index, feed, descending=descending, size_hint=count)
+            try:
+                found = []
+                async for doc in scan:
+                    found.append(doc["n"])
+                    if len(found) == count:
+                        return found
+                return found
+            finally:
+                scan.close()
+
+        async def insert(n: float) -> None:
+            tx = db.begin(writable=True)
+            await tx.insert(table, {"channel": "c1", "n": n})
+            await db.commit(tx)
+
+        for n in range(10):
+            await insert(float(n))
+        counter = CountingPersistence(db)
+        assert await first_rows(db.begin(writable=False), 1, True) == [9.0]
+        assert await first_rows(db.begin(writable=False), 3, False) == [0.0, 1.0, 2.0]
+        assert counter.calls == 2
+        before = db.begin(writable=False)
+        await insert(10.0)  # newest: joins the descending entry, is past the ascending one
+        await insert(1.5)  # inside the ascending entry's rows
+        assert await first_rows(db.begin(writable=False), 1, True) == [10.0]
+        assert await first_rows(db.begin(writable=False), 3, False) == [0.0, 1.0, 1.5]
+        assert counter.calls == 2
+        assert await first_rows(before, 1, True) == [9.0]  # an older snapshot must not see the patch
+        assert await first_rows(before, 3, False) == [0.0, 1.0, 2.0]
+        assert counter.calls == 4
+    finally:
+        await db.close()
