@@ -108,6 +108,8 @@ class SyncSession:
         self.received_identity = 0
         self.identity: Identity = ANONYMOUS
         self.session_id: str | None = None
+        self._resumed = False
+        """The client says this session connected before, so it may re-send mutations it sent then."""
         self.client_clock_skew: int | None = None
         self._min_ts = 0
 
@@ -190,6 +192,9 @@ class SyncSession:
     def _on_connect(self, message: dict) -> None:
         session_id = message.get("sessionId")
         self.session_id = session_id if isinstance(session_id, str) else None
+        # Clients count their connections from 0; only a later one can re-send a request, so only
+        # then is a mutation looked up in cx_session_requests before it runs (a round trip saved).
+        self._resumed = message.get("connectionCount") != 0
         client_ts = message.get("clientTs")
         if isinstance(client_ts, (int, float)) and not isinstance(client_ts, bool) and client_ts > 0:
             self.client_clock_skew = int(client_ts) - time.time_ns() // 1_000_000
@@ -302,7 +307,7 @@ class SyncSession:
         while True:
             request = await self._mutations.get()
             stored = None
-            if self.session_id is not None:
+            if self.session_id is not None and self._resumed:
                 stored = await self.db.persistence.read_session_record(self.session_id, request.request_id)
             if stored is not None:
                 ts, result, log_lines = stored

@@ -82,7 +82,7 @@ def test_mutation_dedup_by_session_and_request_id(server):
 
     again = WireClient(server.url)
     again.session_id = session_id
-    again.connect()
+    again.connect(connectionCount=1, lastCloseReason="OnCloseInvoked")  # as the clients reconnect
     again.modify()
     again.recv_type("Transition")
     again.mutation("errors:insertItem", {"doc": {"tag": tag, "rank": 1}}, request_id=7)
