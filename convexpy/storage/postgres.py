@@ -204,6 +204,13 @@ the clock UPDATE matches no row (READ COMMITTED re-checks the condition on the r
 nothing is inserted, and the statement returns no row."""
 
 
+PLANNER_SETTINGS = {"enable_bitmapscan": "off", "enable_sort": "off"}
+"""Every range read here must stream from the primary key in key order and stop at its LIMIT. Right
+after a bulk load, before autovacuum has analyzed the tables, the planner would otherwise pick a
+bitmap scan of the whole rest of the range plus an on-disk sort: measured 44 ms instead of 4.5 ms for
+a 1,000-document page of a 50k-document table, and growing with the table."""
+
+
 class Persistence:
     """The only module that writes SQL. Everything above it speaks in keys and timestamps."""
 
@@ -212,7 +219,7 @@ class Persistence:
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 16) -> "Persistence":
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, server_settings=PLANNER_SETTINGS)
         persistence = cls(pool)
         await persistence.create_schema()
         return persistence

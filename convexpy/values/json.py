@@ -108,7 +108,13 @@ def _from_trusted(value: Any) -> Any:
 
 def loads_stored(data: bytes) -> Any:
     """Decode a document convexpy wrote itself: same result as :func:`loads`, without re-checking
-    field names that were checked when it was written (the read path's hot loop)."""
+    field names that were checked when it was written (the read path's hot loop).
+
+    convexpy writes numbers as floats (``1.0``) and every other special value as a ``{"$...": ...}``
+    object, so text without ``"$`` parses straight into the right values.
+    """
+    if b'"$' not in data:
+        return orjson.loads(data)
     return _from_trusted(orjson.loads(data))
 
 
@@ -121,6 +127,20 @@ def _b64s(raw: bytes) -> str:
 
 def to_json(value: Any) -> Any:
     """Encode a Python Convex value into JSON-ready encoded form."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            item_kind = type(item)  # strings and ordinary finite floats are the same in every encoding
+            if item_kind is str or (item_kind is float and item - item == 0.0 and item != 0.0):
+                out[key] = item
+            else:
+                out[key] = to_json(item)
+        return out
+    if kind is float and not is_special_float(value):
+        return value
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, Int64):
@@ -142,6 +162,20 @@ def to_json(value: Any) -> Any:
 
 def to_clean_json(value: Any) -> Any:
     """Encode for ``format: json``: lossy but plain (int64 as decimal strings, bytes as base64)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            item_kind = type(item)  # strings and ordinary finite floats are the same in every encoding
+            if item_kind is str or (item_kind is float and item - item == 0.0 and item != 0.0):
+                out[key] = item
+            else:
+                out[key] = to_clean_json(item)
+        return out
+    if kind is float and not is_special_float(value):
+        return value
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, Int64):
