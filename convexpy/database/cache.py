@@ -17,8 +17,8 @@ while the read was in flight could make it stale.
 Commits made by this replica carry their rows, so the entries they touch are
 patched with them instead of dropped, and are valid from the commit's ts on: a
 key written over and over (a counter, a hot account) or the newest rows of a
-feed (``order("desc").first()``) keep being read without a round trip. Other replicas' commits arrive as keys only
-and drop what they touch.
+feed (``order("desc").first()``) keep being read without a round trip. Other
+replicas' commits arrive as keys only and drop what they touch.
 
 Only point and prefix intervals and small complete ranges are admitted: a
 paginated scan of a big table would otherwise flush the cache and make every

@@ -268,6 +268,10 @@ class Committer:
     def _publish(self, accepted: list[tuple[int, CommitRequest]]) -> None:
         METRICS.commits_total += len(accepted)
         for ts, request in accepted:
+            if ts <= self.write_log.max_ts:
+                # Already applied from the commit log (its outcome was unknown for a while): patching
+                # the cache with these rows now could overwrite newer ones.
+                continue
             self.write_log.append(ts, request.written)
             self.on_commit(ts, request.written, request)
         for ts, request in accepted:
