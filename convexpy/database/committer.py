@@ -266,7 +266,16 @@ class Committer:
                 request.future.set_exception(error)
 
     def _publish(self, accepted: list[tuple[int, CommitRequest]]) -> None:
+        """Apply the batch here and answer its callers.
+
+        The futures are resolved first only so that the callers' tasks are queued
+        ahead of the subscription re-runs the listeners wake: a mutation's response
+        must not wait behind a thousand queries. Nothing runs until this returns,
+        so the callers still see ``latest_ts`` past their commits.
+        """
         METRICS.commits_total += len(accepted)
+        for ts, request in accepted:
+            request.future.set_result(ts)
         for ts, request in accepted:
             if ts <= self.write_log.max_ts:
                 # Already applied from the commit log (its outcome was unknown for a while): patching
@@ -274,5 +283,3 @@ class Committer:
                 continue
             self.write_log.append(ts, request.written)
             self.on_commit(ts, request.written, request)
-        for ts, request in accepted:
-            request.future.set_result(ts)

@@ -6,7 +6,10 @@ event loop each ``transport.write`` is its own system call and TCP segment.
 Under the by_sid load those two writes were a fifth of the server's CPU. This
 wraps the connection's transport so writes made in one event-loop turn are
 joined and handed to the real transport once, at the end of the turn: nothing
-waits longer than that turn, and order is kept.
+waits longer than that turn, and order is kept. Ending the turn also batches
+the responses of many connections, so clients get them in bursts (measured:
+15k by_sid req/s with this, 11k flushing each response as it completes).
+After an upgrade to WebSocket, writes go straight through.
 """
 
 from __future__ import annotations
@@ -20,16 +23,20 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 class CoalescingTransport:
     """Forwards everything to ``transport`` except that writes are joined until the loop turns."""
 
-    __slots__ = ("_transport", "_loop", "_pending", "_scheduled")
+    __slots__ = ("_transport", "_loop", "_pending", "_scheduled", "_direct")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
         self._scheduled = False
+        self._direct = False
 
     def write(self, data: bytes) -> None:
         if not data:
+            return
+        if self._direct:
+            self._transport.write(data)
             return
         self._pending.append(data)
         if not self._scheduled:
@@ -39,6 +46,12 @@ class CoalescingTransport:
     def writelines(self, chunks: Any) -> None:
         for chunk in chunks:
             self.write(chunk)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """An upgrade (WebSocket): its frames are written as they come."""
+        self._flush()
+        self._direct = True
+        self._transport.set_protocol(protocol)
 
     def _flush(self) -> None:
         self._scheduled = False

@@ -332,6 +332,9 @@ class SyncSession:
     async def _update_loop(self) -> None:
         while True:
             await self._update_needed.wait()
+            # Let work that was already queued run first: the commit that woke this session also
+            # woke its mutation's caller, whose response must not wait behind every re-run.
+            await asyncio.sleep(0)
             while self._unsent_transitions >= MAX_UNSENT_TRANSITIONS:
                 self._drained.clear()
                 await self._drained.wait()
@@ -368,17 +371,11 @@ class SyncSession:
             query for query in self.queries.values()
             if identity_changed or query.subscription is None or not query.subscription.valid
         ]
-        limiter = asyncio.Semaphore(QUERY_CONCURRENCY)
-
-        async def rerun(query: LiveQuery) -> tuple[LiveQuery, Outcome]:
-            async with limiter:
-                return query, await self.results.run(query.path, query.args, identity, query.journal, snapshot_ts)
-
         for query in stale:
             if query.subscription is not None:
                 query.subscription.cancel()
                 query.subscription = None
-        for query, outcome in await asyncio.gather(*(rerun(query) for query in stale)):
+        for query, outcome in await self._rerun(stale, identity, snapshot_ts):
             if self.queries.get(query.query_id) is not query:
                 continue  # removed while it ran; the next Transition reports the removal
             query.journal = outcome.journal
@@ -415,6 +412,24 @@ class SyncSession:
         METRICS.sync_transitions_total += 1
         self._unsent_transitions += 1
         self.outbox.put_nowait(transition)
+
+    async def _rerun(self, stale: list[LiveQuery], identity: Identity, snapshot_ts: int) -> list[tuple[LiveQuery, Outcome]]:
+        """Run the stale queries at ``snapshot_ts``, at most QUERY_CONCURRENCY at once.
+
+        The usual case is one query (a commit touched one subscription of this
+        session): it is awaited directly, since a task per query was a fifth of
+        the server's time when one write reaches a thousand sessions.
+        """
+        if len(stale) == 1:
+            query = stale[0]
+            return [(query, await self.results.run(query.path, query.args, identity, query.journal, snapshot_ts))]
+        limiter = asyncio.Semaphore(QUERY_CONCURRENCY)
+
+        async def rerun(query: LiveQuery) -> tuple[LiveQuery, Outcome]:
+            async with limiter:
+                return query, await self.results.run(query.path, query.args, identity, query.journal, snapshot_ts)
+
+        return list(await asyncio.gather(*(rerun(query) for query in stale)))
 
     def _query_modification(self, query: LiveQuery, outcome: Outcome) -> dict[str, Any]:
         redact = self.deployment.redact_logs

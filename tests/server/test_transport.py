@@ -51,3 +51,13 @@ async def test_close_sends_what_is_pending_first():
     transport.close()
     await asyncio.sleep(0)
     assert real.writes == [b"last words"] and real.closed
+
+
+async def test_after_an_upgrade_writes_go_straight_through():
+    real = RecordingTransport()
+    real.set_protocol = lambda protocol: setattr(real, "protocol", protocol)
+    transport = CoalescingTransport(real, asyncio.get_running_loop())
+    transport.write(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+    transport.set_protocol("websocket")
+    transport.write(b"frame")
+    assert real.writes == [b"HTTP/1.1 101 Switching Protocols\r\n\r\n", b"frame"] and real.protocol == "websocket"
