@@ -125,20 +125,26 @@ def _b64s(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+def _encode_fields(value: dict[str, Any], encode: Callable[[Any], Any]) -> dict[str, Any]:
+    """An object's fields through ``encode``, except strings and ordinary finite floats, which are
+    the same in every encoding and are most fields of most documents (no call for them)."""
+    out = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str or (kind is float and item - item == 0.0 and item != 0.0):
+            out[key] = item
+        else:
+            out[key] = encode(item)
+    return out
+
+
 def to_json(value: Any) -> Any:
     """Encode a Python Convex value into JSON-ready encoded form."""
     kind = type(value)
     if kind is str:
         return value
     if kind is dict:
-        out = {}
-        for key, item in value.items():
-            item_kind = type(item)  # strings and ordinary finite floats are the same in every encoding
-            if item_kind is str or (item_kind is float and item - item == 0.0 and item != 0.0):
-                out[key] = item
-            else:
-                out[key] = to_json(item)
-        return out
+        return _encode_fields(value, to_json)
     if kind is float and not is_special_float(value):
         return value
     if value is None or isinstance(value, (bool, str)):
@@ -166,14 +172,7 @@ def to_clean_json(value: Any) -> Any:
     if kind is str:
         return value
     if kind is dict:
-        out = {}
-        for key, item in value.items():
-            item_kind = type(item)  # strings and ordinary finite floats are the same in every encoding
-            if item_kind is str or (item_kind is float and item - item == 0.0 and item != 0.0):
-                out[key] = item
-            else:
-                out[key] = to_clean_json(item)
-        return out
+        return _encode_fields(value, to_clean_json)
     if kind is float and not is_special_float(value):
         return value
     if value is None or isinstance(value, (bool, str)):
