@@ -57,8 +57,11 @@ async def _bare_session(url: str, channel: str, marker: float, ready: asyncio.Ev
 
 async def fan_out(server: Server, sessions: int, path: str, bare: bool) -> tuple[float, float, float, float]:
     """Open the sessions, write once; (idle RSS MB, RSS MB with sessions, ms until the last saw it, client CPU s)."""
-    idle_rss = server.rss_mb()
     channel, marker = uuid.uuid4().hex, 7.0
+    async with httpx.AsyncClient(base_url=server.url) as http:  # the first write of a fresh server prepares statements
+        warm_up = await http.post("/api/mutation", json={"path": path, "args": {"channel": "warm-up", "n": 0.0}})
+        warm_up.raise_for_status()
+    idle_rss = server.rss_mb()
     arrived: list[float] = []
     readies = [asyncio.Event() for _ in range(sessions)]
     tasks = []

@@ -4,6 +4,9 @@ convexpy: `bench:post`, observed by the official npm ConvexClient (over `ws`) su
 Baseline: an INSERT + NOTIFY in one transaction, relayed by the baseline server from LISTEN to a bare
 WebSocket (`ws` in node too), so both observers pay the same client-side costs.
 
+Both ends read CLOCK_MONOTONIC (Python's monotonic_ns, node's hrtime), so no wall-clock offset between
+the two processes enters the figures.
+
 Usage: python bench/insert_to_observed.py [--rate 50] [--seconds 10]
 """
 
@@ -25,7 +28,7 @@ import { makeFunctionReference } from "convex/server";
 import WebSocket from "ws";
 const client = new ConvexClient(process.argv[1], { webSocketConstructor: WebSocket, unsavedChangesWarning: false, logger: false });
 client.onUpdate(makeFunctionReference("bench:latest"), { channel: process.argv[2] }, (doc) => {
-  process.stdout.write(JSON.stringify({ n: doc === null ? null : doc.n, at: performance.timeOrigin + performance.now() }) + "\\n");
+  process.stdout.write(JSON.stringify({ n: doc === null ? null : doc.n, at: Number(process.hrtime.bigint()) / 1e6 }) + "\\n");
 });
 """
 
@@ -36,7 +39,7 @@ socket.on("open", () => process.stdout.write(JSON.stringify({ n: null }) + "\\n"
 socket.on("message", (data) => {
   const event = JSON.parse(data);
   if (event.channel === process.argv[2]) {
-    process.stdout.write(JSON.stringify({ n: event.n, at: performance.timeOrigin + performance.now() }) + "\\n");
+    process.stdout.write(JSON.stringify({ n: event.n, at: Number(process.hrtime.bigint()) / 1e6 }) + "\\n");
   }
 });
 """
@@ -67,7 +70,7 @@ def observe(url: str, script: str, path: str, rate: float, seconds: float) -> tu
             start = time.monotonic()
             for n in range(total):
                 time.sleep(max(0.0, start + n / rate - time.monotonic()))
-                sent[n] = time.time() * 1000
+                sent[n] = time.monotonic_ns() / 1e6  # CLOCK_MONOTONIC, as node's hrtime: one clock for both
                 http.post("/api/mutation", json={"path": path, "args": {"channel": channel, "n": n}}).raise_for_status()
         deadline = time.monotonic() + 10
         while len(seen) < total and time.monotonic() < deadline:
