@@ -49,6 +49,10 @@ async def create_tables(connection: asyncpg.Connection) -> None:
     await connection.execute(TABLES)
 
 
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    pass
+
+
 def _ok(value) -> Response:
     return Response(orjson.dumps({"status": "success", "value": value}), media_type="application/json")
 
@@ -62,7 +66,9 @@ class Baseline:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette):
-        self.pool = await asyncpg.create_pool(self.dsn, min_size=4, max_size=16)
+        # No reset round trip when a connection returns to the pool (the same as convexpy's pool):
+        # the thinnest server does not pay for session state it never creates.
+        self.pool = await asyncpg.create_pool(self.dsn, min_size=4, max_size=16, reset=_no_reset)
         self.listener = await asyncpg.connect(self.dsn)
         await self.listener.add_listener("baseline_events", self._relay)
         yield

@@ -186,19 +186,26 @@ class Committer:
 
     async def _write(self, accepted: list[tuple[int, CommitRequest]], clock_ts: int) -> bool | None:
         """One compare-and-set commit statement: True (published), False (clock moved), None (failed, reported)."""
+        published = False
         try:
             async with self.persistence.pool.acquire() as conn:
                 applied = await self.persistence.write_commits(conn, accepted, clock_ts)
+                if applied:
+                    # At once, with no await in between: nothing (the follower included) can apply
+                    # these commits from the log first.
+                    self._publish(accepted)
+                    published = True
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            # Failing to connect, mid-statement, or while the pool resets the connection afterwards:
-            # only PostgreSQL knows whether the statement committed.
+            if published:
+                return True  # the connection failed after the commit; the pool replaces it
+            # Failing to connect, or mid-statement: only PostgreSQL knows whether it committed.
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
-            applied = await self._landed(accepted)
-            if applied is not True:
-                self._fail([request for _, request in accepted], exc, outcome_known=applied is False)
+            landed = await self._landed(accepted)
+            if landed is not True:
+                self._fail([request for _, request in accepted], exc, outcome_known=landed is False)
                 return None
-        if applied:
             self._publish(accepted)
+            return True
         return applied
 
     async def _commit_pessimistically(self, batch: list[CommitRequest], rejected: list[CommitRequest]) -> None:

@@ -274,15 +274,22 @@ class IndexScan:
         self._page_size = min(MAX_PAGE, self._page_size * 2)
 
     async def __anext__(self) -> dict[str, Any]:
-        if self._closed:
+        document = await self.next()
+        if document is None:
             raise StopAsyncIteration
+        return document
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next document, or None at the end (no exception: the hot path ends every scan)."""
+        if self._closed:
+            return None
         if self._db_peek is _UNSET:
             self._db_peek = await self._next_db()
         db_item = self._db_peek
         overlay_item = self._overlay[self._overlay_position] if self._overlay_position < len(self._overlay) else None
         if db_item is None and overlay_item is None:
             self._exhausted = True
-            raise StopAsyncIteration
+            return None
         take_overlay = db_item is None or (
             overlay_item is not None and ((overlay_item[0] > db_item[0]) if self.descending else (overlay_item[0] < db_item[0]))
         )

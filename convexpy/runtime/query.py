@@ -273,8 +273,8 @@ class Query:
         scan = await self._scan(size_hint=size_hint if not self._filters else None)
         results: list[dict] = []
         try:
-            async for document in scan:
-                if self._matches(document):
+            while (document := await scan.next()) is not None:
+                if not self._filters or self._matches(document):
                     results.append(document)
                     if limit is not None and len(results) >= limit:
                         break

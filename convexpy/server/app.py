@@ -95,7 +95,8 @@ class FunctionRoutesFirst:
 
     They are nearly every request a deployment serves; the endpoint functions
     and the error mapping are the very ones the router uses, so only the
-    dispatch is shorter.
+    dispatch is shorter. A request with an ``Origin`` (a browser, which needs
+    CORS headers) or an odd path takes the ordinary way through the middleware.
     """
 
     HOT_PATHS = ("/api/query", "/api/mutation", "/api/action")
@@ -106,7 +107,7 @@ class FunctionRoutesFirst:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.endpoints.get(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if endpoint is None:
+        if endpoint is None or "origin" in scope_headers(scope):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
@@ -164,7 +165,7 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
             Exception: _internal_error,
         },
     )
-    return CollapseSlashes(CorsMiddleware(FunctionRoutesFirst(app, routes)))
+    return FunctionRoutesFirst(CollapseSlashes(CorsMiddleware(app)), routes)
 
 
 def create_site_app(deployment: Deployment) -> ASGIApp:
