@@ -49,7 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retention_s", "--retention-s", ("CONVEXPY_RETENTION_S",), 300.0,
             "Seconds of history kept: older document and index revisions are deleted, and reads at older snapshots refused.", float),
     Setting("cache_mb", "--cache-mb", ("CONVEXPY_CACHE_MB",), 256.0,
-            "Memory budget of the index cache, per replica process (0 turns it off).", float),
+            "Memory budget of the index cache per replica process, plus a quarter of it for stored query responses (0 turns both off).", float),
     Setting("workers", "--workers", ("CONVEXPY_WORKERS",), 1,
             "Replica processes on this machine, sharing the ports (one per core is a good start).", int),
     Setting("pool_size", "--pool-size", ("CONVEXPY_POOL_SIZE",), 16, "Maximum PostgreSQL connections per process.", int),

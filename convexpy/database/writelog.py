@@ -52,13 +52,17 @@ class WriteLog:
             self.key_count -= dropped.size
             self.start_ts = dropped.ts
 
-    def conflicts(self, read_set: ReadSet, snapshot_ts: int) -> bool:
-        """True if a commit after ``snapshot_ts`` wrote into ``read_set`` (or we can't tell)."""
+    def conflicts(self, read_set: ReadSet, snapshot_ts: int, limit: int | None = None) -> bool:
+        """True if a commit after ``snapshot_ts`` wrote into ``read_set`` (or we can't tell).
+
+        With ``limit``, more than that many commits since ``snapshot_ts`` count as "can't tell":
+        for callers for whom checking would cost more than redoing the work.
+        """
         if snapshot_ts < self.start_ts:
             return True
-        for entry in reversed(self.entries):
+        for checked, entry in enumerate(reversed(self.entries)):
             if entry.ts <= snapshot_ts:
                 return False
-            if entry.keys.intersects(read_set):
+            if entry.keys.intersects(read_set) or (limit is not None and checked >= limit):
                 return True
         return False

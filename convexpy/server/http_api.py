@@ -26,6 +26,7 @@ from ..runtime.functions import FunctionKind
 from ..runtime.paths import FunctionPath, parse_path
 from ..values import json as cjson
 from .auth import AdminKeys
+from .query_cache import QueryResponseCache
 
 MAX_BODY_BYTES = 16 * 1024 * 1024 + 2000
 
@@ -193,6 +194,7 @@ def decode_ts(text: Any) -> int:
 def build_routes(deployment: Deployment) -> list[Route]:
     executor = deployment.executor
     responses = UdfResponses(deployment)
+    query_cache = QueryResponseCache(executor.db.write_log, executor.db.cache.budget_bytes // 4)
 
     def identity_of(request: Request) -> Identity:
         admin_key_param = request.query_params.get("adminKey") if request.scope.get("query_string") else None
@@ -213,6 +215,12 @@ def build_routes(deployment: Deployment) -> list[Route]:
         fmt = _format(request, requested_format, default_format)
         function_path = path if isinstance(path, FunctionPath) else parse_path(path)
         identity = identity if identity is not None else identity_of(request)
+        cache_key = None
+        if expected is FunctionKind.QUERY and snapshot_ts is None:
+            cache_key = (function_path, orjson.dumps(raw_args, option=orjson.OPT_SORT_KEYS), fmt, identity.admin)
+            stored = query_cache.get(cache_key)
+            if stored is not None:
+                return JsonResponse(stored)
         request_id = _request_id(request)
         try:
             args = _decode_args(raw_args)
@@ -220,7 +228,10 @@ def build_routes(deployment: Deployment) -> list[Route]:
             outcome = Outcome(False, error_message=f"Invalid arguments for {function_path}: {exc}\n")
         else:
             outcome = await executor.run(function_path, args, identity, expected=expected, style=style, snapshot_ts=snapshot_ts)
-        return json_response(responses.body(outcome, fmt, request_id))
+        response = json_response(responses.body(outcome, fmt, request_id))
+        if cache_key is not None:
+            query_cache.put(cache_key, outcome, response.body)
+        return response
 
     def function_endpoint(kind: FunctionKind):
         async def endpoint(request: Request) -> Response:

@@ -24,6 +24,8 @@ class Metrics:
     """Index range reads served from the index cache."""
     cache_misses_total: int = 0
     """Index range reads that went to PostgreSQL."""
+    query_cache_hits_total: int = 0
+    """/api/query calls answered with a stored response (nothing read or run)."""
 
     def render(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> str:
         lines = []
@@ -42,6 +44,7 @@ _HELP = {
     "sync_transitions_total": "Transitions sent to WebSocket clients.",
     "cache_hits_total": "Index range reads served from the index cache.",
     "cache_misses_total": "Index range reads that went to PostgreSQL.",
+    "query_cache_hits_total": "/api/query calls answered with a stored response (nothing read or run).",
 }
 
 METRICS = Metrics()
