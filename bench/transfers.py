@@ -60,6 +60,25 @@ def conflicts(server: Server) -> int:
     raise SystemExit("no convexpy_conflicts_total in /metrics")
 
 
+def convexpy_ledger(server: Server) -> tuple[dict[str, int], list[list]]:
+    """Balances and every logged transfer, read page by page (a transfer log outgrows one result)."""
+    with httpx.Client(base_url=server.url, timeout=120) as http:
+        def query(path: str, args: dict):
+            result = http.post("/api/query", json={"path": path, "args": args}).json()
+            if result["status"] != "success":
+                raise SystemExit(f"{path} failed: {result}")
+            return result["value"]
+
+        balances = dict(query("bench:balances", {}))
+        transfers, cursor = [], None
+        while True:
+            page = query("bench:transferPage", {"paginationOpts": {"numItems": 4000, "cursor": cursor}})
+            transfers += page["page"]
+            if page["isDone"]:
+                return balances, transfers
+            cursor = page["continueCursor"]
+
+
 async def baseline_ledger(dsn: str, setup: bool) -> tuple[dict[str, int], list[list]]:
     connection = await asyncpg.connect(dsn)
     try:
@@ -82,8 +101,7 @@ def run(seconds: float = 10.0, concurrency: int = 32) -> list[Row]:
         before = conflicts(server)
         ours = loadgen.run(host, port, "/api/mutation", transfer_body(run_id), concurrency, seconds)
         retries = conflicts(server) - before
-        ledger = httpx.post(server.url + "/api/query", json={"path": "bench:ledger", "args": {}}, timeout=120).json()["value"]
-        ours_problem = check(ledger["balances"], ledger["transfers"], ours.requests - ours.errors)
+        ours_problem = check(*convexpy_ledger(server), ours.requests - ours.errors)
 
         asyncio.run(baseline_ledger(server.dsn, setup=True))
         with running_baseline(server.dsn) as baseline:

@@ -51,11 +51,16 @@ async def transfer(ctx, args):
 
 
 @query(args={})
-async def ledger(ctx, args):
-    """Balances and logged transfers, for checking that no transfer was lost or applied twice."""
-    balances = {account["name"]: account["balance"] for account in await ctx.db.query("accounts").collect()}
-    transfers = [[t["key"], t["from"], t["to"], t["amount"]] for t in await ctx.db.query("transfers").collect()]
-    return {"balances": balances, "transfers": transfers}
+async def balances(ctx, args):
+    """Every account's balance, as [name, balance] pairs."""
+    return [[account["name"], account["balance"]] for account in await ctx.db.query("accounts").collect()]
+
+
+@query(args={"paginationOpts": v.any()})
+async def transferPage(ctx, args):
+    """One page of the transfer log, as [key, from, to, amount] rows."""
+    result = await ctx.db.query("transfers").paginate(args["paginationOpts"])
+    return {**result, "page": [[t["key"], t["from"], t["to"], t["amount"]] for t in result["page"]]}
 
 
 @mutation(args={"start": v.number(), "count": v.number()})
