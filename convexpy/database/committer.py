@@ -75,6 +75,14 @@ CatchUp = Callable[[asyncpg.Connection, int], Awaitable[None]]
 VERIFY_ATTEMPTS = 20
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    """The connection failed (the server may still be running the statement), as opposed to the
+    server answering with an error (the statement is over and rolled back)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError))
+    return True
+
+
 class Committer:
     def __init__(self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: LocalCommitListener):
         self.persistence = persistence
@@ -187,8 +195,10 @@ class Committer:
     async def _write(self, accepted: list[tuple[int, CommitRequest]], clock_ts: int) -> bool | None:
         """One compare-and-set commit statement: True (published), False (clock moved), None (failed, reported)."""
         published = False
+        server_pid = None
         try:
             async with self.persistence.pool.acquire() as conn:
+                server_pid = conn.get_server_pid()
                 applied = await self.persistence.write_commits(conn, accepted, clock_ts)
                 if applied:
                     # At once, with no await in between: nothing (the follower included) can apply
@@ -200,7 +210,7 @@ class Committer:
                 return True  # the connection failed after the commit; the pool replaces it
             # Failing to connect, or mid-statement: only PostgreSQL knows whether it committed.
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
-            landed = await self._landed(accepted)
+            landed = await self._landed(accepted, server_pid if _connection_lost(exc) else None)
             if landed is not True:
                 self._fail([request for _, request in accepted], exc, outcome_known=landed is False)
                 return None
@@ -227,6 +237,7 @@ class Committer:
         """Validate, write and commit ``batch`` in ``transaction``, which holds the clock row lock."""
         accepted: list[tuple[int, CommitRequest]] = []
         committing = False
+        server_pid = conn.get_server_pid()
         try:
             try:
                 accepted = self._validate(batch, clock_ts, rejected)
@@ -239,21 +250,27 @@ class Committer:
             await transaction.commit()
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
-            landed = await self._landed(accepted) if committing and accepted else False
+            in_doubt = server_pid if _connection_lost(exc) else None
+            landed = await self._landed(accepted, in_doubt) if committing and accepted else False
             if landed is not True:
                 self._fail(batch, exc, outcome_known=landed is False)
                 return
         self._publish(accepted)
 
-    async def _landed(self, accepted: list[tuple[int, CommitRequest]]) -> bool | None:
+    async def _landed(self, accepted: list[tuple[int, CommitRequest]], server_pid: int | None) -> bool | None:
         """After an error while committing the outcome is unknown: ask PostgreSQL, retrying while it is away.
 
-        None if no answer could be had. Commits that did land reach this replica
-        later through the commit log, like any other replica's.
+        The server process that ran the commit (``server_pid``) may still be running it although
+        its client is gone, and commit after a look at the log; so it is ended first, and only
+        once it has exited is the log's answer final. None if no answer could be had. Commits
+        that did land reach this replica later through the commit log, like any other replica's.
         """
         first_ts, first = accepted[0]
         for attempt in range(VERIFY_ATTEMPTS):
             try:
+                if server_pid is not None:
+                    await self.persistence.end_backend(server_pid)
+                    server_pid = None
                 return await self.persistence.committed(first_ts, first.written.pairs())
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Iterable, Sequence
 
@@ -341,6 +342,19 @@ class Persistence:
             last_ts, str(last_ts), clock_ts,
         )
         return bool(applied)
+
+    async def end_backend(self, server_pid: int, timeout_s: float = 10.0) -> None:
+        """Terminate the server process of a connection this side lost, and wait until it has exited.
+
+        PostgreSQL goes on with a statement whose client vanished; once the process is gone its
+        transaction is committed or rolled back for good. Raises TimeoutError if it lingers.
+        """
+        deadline = time.monotonic() + timeout_s
+        await self.pool.execute("SELECT pg_terminate_backend($1)", server_pid)
+        while await self.pool.fetchval("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", server_pid):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"PostgreSQL process {server_pid} did not exit within {timeout_s:g} s")
+            await asyncio.sleep(0.01)
 
     async def committed(self, ts: int, written: Iterable[tuple[int, bytes]]) -> bool:
         """Whether the commit at ``ts`` with exactly these writes is in the log (a batch lands whole).

@@ -86,3 +86,52 @@ async def test_commits_survive_cut_connections(fresh_database, proxy):
         assert stored[tag] in expected, (tag, outcome, stored[tag])
     assert index_entries == 2 * len(documents)  # by_id and by_creation_time for every document: nothing half there
     assert cuts >= 5 and outcomes.count("ok") > 0
+
+
+async def test_a_commit_still_running_when_its_connection_is_cut_is_never_reported_unapplied_and_then_applied(
+    fresh_database, proxy
+):
+    """The server keeps running a statement whose client vanished. Here the commit waits on the
+    clock row (held by another session) while its connection is cut; whatever the committer then
+    tells its caller must stay true after the row is released."""
+    name = urlsplit(fresh_database).path.lstrip("/")
+    db = await Database.open(f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}", pool_size=4, follow=False)
+    blocker = await asyncpg.connect(fresh_database)
+    try:
+        table = await db.ensure_table("things")
+        await blocker.execute("BEGIN")
+        await blocker.execute("SELECT ts FROM cx_clock WHERE id = 1 FOR UPDATE")
+
+        async def body(tx):
+            await tx.insert(table, {"tag": "in-flight"})
+
+        mutation = asyncio.create_task(db.run_mutation(body, max_retries=1))
+        for _ in range(500):  # until the commit statement waits on the clock row
+            waiting = await blocker.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "the commit never reached the clock row"
+        await asyncio.to_thread(proxy.cut)
+        try:
+            await asyncio.wait_for(asyncio.shield(mutation), 2.0)
+            outcome = "ok"
+        except Overloaded as error:
+            outcome = "not applied" if "Nothing was applied" in error.message else "unknown"
+        except asyncio.TimeoutError:
+            outcome = "pending"
+        await blocker.execute("COMMIT")  # the orphaned statement, if still alive, may now go on
+        if outcome == "pending":
+            try:
+                await mutation
+                outcome = "ok"
+            except Overloaded as error:
+                outcome = "not applied" if "Nothing was applied" in error.message else "unknown"
+        await asyncio.sleep(0.5)
+        stored = await blocker.fetchval("SELECT count(*) FROM cx_documents WHERE value IS NOT NULL AND table_number = $1", table.number)
+        assert stored in {"ok": (1,), "not applied": (0,), "unknown": (0, 1)}[outcome], (outcome, stored)
+    finally:
+        await blocker.close()
+        await db.close()
