@@ -161,6 +161,15 @@ def load_note(ours, theirs) -> str:
     return note
 
 
+def run_for_seconds(run, description: str) -> None:
+    """The command line of a workload whose only knob is ``--seconds``: run it, print its table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    print(table(run(parser.parse_args().seconds)))
+
+
 def seed(server: Server, path: str, total: int, batch: int) -> float:
     """Call mutation ``path`` with ``{"start", "count"}`` until ``total`` documents exist; seconds taken."""
     started = time.monotonic()

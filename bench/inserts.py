@@ -7,10 +7,8 @@ Prints p50 at 1 client and commits/s at 32 clients for both.
 
 from __future__ import annotations
 
-import argparse
-
 import loadgen
-from harness import Row, Server, load_note, percentile, running_baseline, running_server, table
+from harness import Row, Server, load_note, percentile, run_for_seconds, running_baseline, running_server
 
 
 def insert_body(worker: int, n: int) -> dict:
@@ -40,11 +38,5 @@ def run(seconds: float = 10.0) -> list[Row]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    print(table(run(parser.parse_args().seconds)))
-
-
 if __name__ == "__main__":
-    main()
+    run_for_seconds(run, __doc__.splitlines()[0])

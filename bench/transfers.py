@@ -10,7 +10,6 @@ in the ledger exactly once with balances that add up.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import uuid
@@ -20,7 +19,7 @@ import asyncpg
 import httpx
 import loadgen
 from baseline_server import create_tables
-from harness import Row, Server, load_note, running_baseline, running_server, seed, table
+from harness import Row, Server, load_note, run_for_seconds, running_baseline, running_server, seed
 
 COLD = 1000
 INITIAL = 1_000_000
@@ -120,11 +119,5 @@ def run(seconds: float = 10.0, concurrency: int = 32) -> list[Row]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    print(table(run(parser.parse_args().seconds)))
-
-
 if __name__ == "__main__":
-    main()
+    run_for_seconds(run, __doc__.splitlines()[0])

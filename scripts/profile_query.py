@@ -1,8 +1,9 @@
 """Profile convexpy's /api/query path in-process (no network): where does a cached by_sid query spend its time?
 
-Usage: .venv/bin/python scripts/profile_query.py <dsn with a seeded bench deployment> [requests]
+Usage: .venv/bin/python scripts/profile_query.py <dsn with a seeded bench deployment> [requests [sort [rows]]]
 Starts the app on the bench functions against the given database, warms the cache, then runs
-the ASGI app directly under cProfile and prints the top functions by cumulative time.
+the ASGI app directly under cProfile and prints the top ``rows`` (25) functions sorted by ``sort``
+(a pstats key: tottime by default, or cumulative).
 """
 
 from __future__ import annotations

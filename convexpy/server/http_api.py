@@ -76,7 +76,7 @@ def header(request: Request, name: str) -> str | None:
     return scope_headers(request.scope).get(name)
 
 
-def error_response(error: SystemError) -> Response:
+def error_response(error: SystemError) -> JsonResponse:
     return json_response({"code": error.code, "message": error.message}, error.status)
 
 
