@@ -7,8 +7,7 @@ import logging
 import sys
 
 from . import __version__
-from .errors import SchemaError
-from .runtime.loader import ModuleLoadError
+from .errors import ModuleLoadError, SchemaError
 from .settings import add_arguments, resolve
 
 

@@ -31,7 +31,8 @@ def _bool(text: str) -> bool:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("functions", "--functions", ("CONVEXPY_FUNCTIONS",), "./functions", "Folder of Python function modules (and schema.py).", Path),
-    Setting("host", "--host", ("CONVEXPY_HOST",), "0.0.0.0", "Address to listen on."),
+    Setting("host", "--host", ("CONVEXPY_HOST",), "127.0.0.1",
+            "Address to listen on (0.0.0.0 for every interface; the container image sets it)."),
     Setting("port", "--port", ("CONVEXPY_PORT",), 3210, "Port of the Convex API (HTTP and WebSocket).", int),
     Setting("site_port", "--site-port", ("CONVEXPY_SITE_PORT",), 3211, "Port of the site (HTTP actions).", int),
     Setting("data_dir", "--data-dir", ("CONVEXPY_DATA_DIR",), "./convex_data", "Folder for the instance secret and the embedded PostgreSQL.", Path),
@@ -53,7 +54,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", "--workers", ("CONVEXPY_WORKERS",), 1,
             "Replica processes on this machine, sharing the ports (one per core is a good start).", int),
     Setting("pool_size", "--pool-size", ("CONVEXPY_POOL_SIZE",), 16, "Maximum PostgreSQL connections per process.", int),
-    Setting("log_level", "--log-level", ("CONVEXPY_LOG_LEVEL",), "info", "Server log level (debug, info, warning, error)."),
+    Setting("log_level", "--log-level", ("CONVEXPY_LOG_LEVEL",), "info",
+            "Server log level (debug, info, warning, error). At debug every request is logged; at info every failed one."),
+    # --- limits and tuning: defaults that suit most deployments ---
+    Setting("commit_batch_max", "--commit-batch-max", ("CONVEXPY_COMMIT_BATCH_MAX",), 128,
+            "Most commits written in one PostgreSQL statement (group commit).", int),
+    Setting("mutation_retries", "--mutation-retries", ("CONVEXPY_MUTATION_RETRIES",), 8,
+            "Optimistic attempts of a conflicting mutation before its last, exclusive attempt.", int),
+    Setting("exclusive_timeout_s", "--exclusive-timeout-s", ("CONVEXPY_EXCLUSIVE_TIMEOUT_S",), 5.0,
+            "Longest a mutation's exclusive last attempt may run (it holds every replica's commits).", float),
+    Setting("replica_wait_s", "--replica-wait-s", ("CONVEXPY_REPLICA_WAIT_S",), 10.0,
+            "Longest a replica waits to catch up with a commit a client saw on another replica.", float),
+    Setting("follower_poll_s", "--follower-poll-s", ("CONVEXPY_FOLLOWER_POLL_S",), 1.0,
+            "Seconds between checks of the commit log besides its notifications.", float),
 )
 
 
@@ -73,6 +86,27 @@ class Settings:
     workers: int
     pool_size: int
     log_level: str
+    commit_batch_max: int
+    mutation_retries: int
+    exclusive_timeout_s: float
+    replica_wait_s: float
+    follower_poll_s: float
+
+    @classmethod
+    def defaults(cls, **overrides: Any) -> "Settings":
+        """Every setting at its default, except ``overrides`` (for embedding and tests)."""
+        values = {setting.name: _default(setting) for setting in SETTINGS}
+        unknown = set(overrides) - set(values)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values.update(overrides)
+        return cls(**values)
+
+
+def _default(setting: Setting) -> Any:
+    if isinstance(setting.default, str) and setting.type is not str:
+        return setting.type(setting.default)
+    return setting.default
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
@@ -102,6 +136,6 @@ def resolve(namespace: argparse.Namespace, environ: dict[str, str] | None = None
                     value = setting.type(environ[name])
                     break
         if value is None:
-            value = setting.type(setting.default) if isinstance(setting.default, str) and setting.type is not str else setting.default
+            value = _default(setting)
         values[setting.name] = value
     return Settings(**values)

@@ -38,7 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from ..server.metrics import METRICS
+from ..metrics import METRICS
 from ..storage.postgres import IndexRow
 from ..values.sortkey import successor
 from .readset import Interval, ReadSet, SortedKeys

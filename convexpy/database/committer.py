@@ -18,6 +18,12 @@ Protocol (DESIGN.md section 4), per batch of transactions queued together:
 Futures resolve only after PostgreSQL acknowledged the statement: a client is
 never told of a commit that PostgreSQL does not hold. Batching (group commit)
 means one round trip carries many commits.
+
+Failures stay with the request that caused them. If PostgreSQL refuses a
+batch's statement (it rolled back whole), each request is committed again on
+its own, so only the culprit fails, with an error that says why. A caller
+that went away (its future cancelled) is skipped. Any other exception fails
+only the batch at hand; the committer goes on with the next one.
 """
 
 from __future__ import annotations
@@ -31,14 +37,14 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
-from ..errors import ConflictError, Overloaded
-from ..server.metrics import METRICS
+from ..errors import CommitRefused, ConflictError, DuplicateSessionRequest, Overloaded, RequestError
+from ..metrics import METRICS
+from ..services import BackgroundService
 from ..storage.postgres import DocumentWrite, IndexWrite, Persistence
 from .readset import ReadSet, SortedKeys
 from .writelog import WriteLog
 
 logger = logging.getLogger(__name__)
-MAX_BATCH = 128
 
 
 @dataclass(slots=True)
@@ -75,6 +81,23 @@ CatchUp = Callable[[asyncpg.Connection, int], Awaitable[None]]
 VERIFY_ATTEMPTS = 20
 
 
+class _Refused(Exception):
+    """PostgreSQL answered a commit statement with an error: nothing of it was applied."""
+
+    def __init__(self, requests: list[CommitRequest], cause: BaseException):
+        super().__init__(str(cause))
+        self.requests = requests
+        self.cause = cause
+
+
+def _refusal(request: CommitRequest, cause: BaseException) -> RequestError:
+    """The error one request gets when PostgreSQL refused its rows alone."""
+    record = request.session_record
+    if isinstance(cause, asyncpg.UniqueViolationError) and record is not None and "cx_session_requests" in str(cause.constraint_name or cause):
+        return DuplicateSessionRequest(record.session_id, record.request_id)
+    return CommitRefused(f"PostgreSQL refused this mutation's writes ({type(cause).__name__}: {cause}). Nothing was applied.")
+
+
 def _connection_lost(exc: BaseException) -> bool:
     """The connection failed (the server may still be running the statement), as opposed to the
     server answering with an error (the statement is over and rolled back)."""
@@ -83,27 +106,21 @@ def _connection_lost(exc: BaseException) -> bool:
     return True
 
 
-class Committer:
-    def __init__(self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: LocalCommitListener):
+class Committer(BackgroundService):
+    name = "committer"
+
+    def __init__(
+        self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: LocalCommitListener,
+        *, max_batch: int = 128,
+    ):
+        super().__init__()
         self.persistence = persistence
         self.write_log = write_log
         self.catch_up = catch_up
         self.on_commit = on_commit
+        self.max_batch = max_batch
         self._queue: asyncio.Queue[CommitRequest] = asyncio.Queue()
         self._gate = asyncio.Lock()
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="convexpy-committer")
-
-    async def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop committing; bounded, so shutting down never waits forever on a stuck batch."""
-        if self._task is not None:
-            self._task.cancel()
-            done, _ = await asyncio.wait([self._task], timeout=timeout_s)
-            if not done:
-                logger.warning("committer did not stop in %s s; abandoning it", timeout_s)
-            self._task = None
 
     async def commit(self, request: CommitRequest) -> int:
         """Queue ``request``; return its commit ts, or raise :class:`ConflictError`."""
@@ -136,6 +153,8 @@ class Committer:
                         rejected: list[CommitRequest] = []
                         try:
                             await self._commit_locked(conn, transaction, [request], clock_ts, rejected)
+                        except _Refused as refused:
+                            raise _refusal(request, refused.cause) from None
                         finally:
                             self._reject(rejected)
                         return await request.future
@@ -145,13 +164,29 @@ class Committer:
                     if not finished and not conn.is_closed():
                         await transaction.rollback()
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
+            while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            await self._commit_guarded(batch)
+
+    async def _commit_guarded(self, batch: list[CommitRequest]) -> None:
+        """Commit ``batch``; whatever goes wrong is answered to its requests, never raised."""
+        try:
             async with self._gate:
                 await self._commit_batch(batch)
+        except _Refused as refused:
+            if len(refused.requests) == 1:
+                self._settle(refused.requests, _refusal(refused.requests[0], refused.cause))
+                return
+            logger.info("PostgreSQL refused a batch of %d commits (%s); committing them one by one", len(refused.requests), refused.cause)
+            for request in refused.requests:
+                await self._commit_guarded([request])
+        except Exception as exc:  # noqa: BLE001 - a bug must cost this batch, not every later commit
+            logger.exception("commit batch failed on an unexpected error")
+            self._settle(batch, RequestError(
+                f"The commit failed on an internal error ({type(exc).__name__}); see the server log. Try again."))
 
     def _validate(self, batch: list[CommitRequest], clock_ts: int, rejected: list[CommitRequest]) -> list[tuple[int, CommitRequest]]:
         """Assign timestamps to the requests that do not conflict; move the others to ``rejected``."""
@@ -169,9 +204,14 @@ class Committer:
         return accepted
 
     def _reject(self, rejected: list[CommitRequest]) -> None:
-        for request in rejected:
+        self._settle(rejected, ConflictError("a concurrent commit changed what this transaction read"))
+
+    @staticmethod
+    def _settle(requests: list[CommitRequest], error: BaseException) -> None:
+        """Fail the requests whose callers still wait (a caller that went away cancelled its future)."""
+        for request in requests:
             if not request.future.done():
-                request.future.set_exception(ConflictError("a concurrent commit changed what this transaction read"))
+                request.future.set_exception(error)
 
     async def _commit_batch(self, batch: list[CommitRequest]) -> None:
         rejected: list[CommitRequest] = []
@@ -208,6 +248,8 @@ class Committer:
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             if published:
                 return True  # the connection failed after the commit; the pool replaces it
+            if not _connection_lost(exc):
+                raise _Refused([request for _, request in accepted], exc) from exc
             # Failing to connect, or mid-statement: only PostgreSQL knows whether it committed.
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
             landed = await self._landed(accepted, server_pid if _connection_lost(exc) else None)
@@ -249,6 +291,8 @@ class Committer:
             committing = True
             await transaction.commit()
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            if not _connection_lost(exc) and accepted:
+                raise _Refused([request for _, request in accepted], exc) from exc
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
             in_doubt = server_pid if _connection_lost(exc) else None
             landed = await self._landed(accepted, in_doubt) if committing and accepted else False
@@ -284,10 +328,7 @@ class Committer:
                 f"The database connection failed while committing ({type(exc).__name__}) and did not come back, so "
                 "whether the mutation was applied is unknown. Check before retrying."
             )
-        error = Overloaded(message)
-        for request in batch:
-            if not request.future.done():
-                request.future.set_exception(error)
+        self._settle(batch, Overloaded(message))
 
     def _publish(self, accepted: list[tuple[int, CommitRequest]]) -> None:
         """Apply the batch here and answer its callers.
@@ -299,7 +340,8 @@ class Committer:
         """
         METRICS.commits_total += len(accepted)
         for ts, request in accepted:
-            request.future.set_result(ts)
+            if not request.future.done():  # a caller that went away cancelled its future
+                request.future.set_result(ts)
         for ts, request in accepted:
             if ts <= self.write_log.max_ts:
                 # Already applied from the commit log (its outcome was unknown for a while): patching

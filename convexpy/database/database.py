@@ -9,48 +9,49 @@ the committer held so that a hot key cannot starve it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 import orjson
 
-from ..errors import ConflictError, DatabaseUnavailable, Overloaded, SchemaError
+from ..errors import ConflictError, DatabaseUnavailable, OutOfRetention, Overloaded, SchemaError
 from ..schema import SchemaDefinition
-from ..storage.postgres import Persistence, iterate_index
+from ..services import BackgroundService
+from ..settings import Settings
+from ..storage.postgres import CommitLogGap, Persistence, iterate_index
 from ..values import json as cjson
 from .cache import IndexCache
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
 from .committer import CommitListener, CommitRequest, Committer, SessionRecord
 from .follower import Follower
 from .readset import SortedKeys
-from .retention import CURSOR_KEY, RetentionJob
+from .retention import RetentionJob
 from .transaction import Transaction
 from .writelog import WriteLog
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-DEFAULT_MAX_RETRIES = 8
-WAIT_FOR_TS_S = 10.0
-EXCLUSIVE_TIMEOUT_S = 5.0
-"""The pessimistic last attempt blocks every replica's commits, so it gets a deadline."""
 
 
 class Database:
-    def __init__(self, persistence: Persistence, clock_ts: int, *, cache_bytes: int = 0):
+    def __init__(self, persistence: Persistence, clock_ts: int, settings: Settings | None = None):
+        settings = settings or Settings.defaults()
+        self.settings = settings
         self.persistence = persistence
         self.catalog = Catalog()
         self.schema: SchemaDefinition | None = None
         self.latest_ts = clock_ts
         self.write_log = WriteLog(clock_ts)
-        self.committer = Committer(persistence, self.write_log, self._catch_up_locked, self._on_commit)
-        self.cache = IndexCache(self.write_log, cache_bytes)
+        self.committer = Committer(
+            persistence, self.write_log, self._catch_up_locked, self._on_commit, max_batch=settings.commit_batch_max
+        )
+        self.cache = IndexCache(self.write_log, int(settings.cache_mb * 1024 * 1024))
         self.commit_listeners: list[CommitListener] = []
         """Told of every commit, in ts order, right after ``latest_ts`` moves and the cache is updated."""
         self.follower: Follower | None = None
         self.retention: RetentionJob | None = None
-        self.retention_window_ns: int | None = None
-        """Snapshots older than this are refused (their revisions may be deleted)."""
         self._table_locks: dict[str, asyncio.Lock] = {}
         self._advanced = asyncio.Event()
         """Set (and replaced) whenever ``latest_ts`` moves."""
@@ -59,25 +60,22 @@ class Database:
         """Mutations retrying after a conflict run one at a time (see :meth:`run_mutation`)."""
 
     @classmethod
-    async def open(
-        cls, dsn: str, *, pool_size: int = 16, follow: bool = True, retention_s: float | None = None, cache_mb: float = 64
-    ) -> "Database":
-        """Open the database at ``dsn``.
+    async def open(cls, dsn: str, *, follow: bool = True, settings: Settings | None = None, **overrides: Any) -> "Database":
+        """Open the database at ``dsn`` with ``settings`` (defaults, changed by ``overrides``).
 
-        ``follow``: apply other replicas' commits as they land. ``retention_s``:
-        delete revisions older than this many seconds (None keeps everything).
-        ``cache_mb``: memory budget of the index cache (0 disables it).
+        ``follow``: apply other replicas' commits as they land. ``retention_s`` None
+        keeps every revision; ``cache_mb`` 0 disables the index cache.
         """
-        persistence = await Persistence.connect(dsn, max_size=pool_size)
-        database = cls(persistence, await persistence.read_clock(), cache_bytes=int(cache_mb * 1024 * 1024))
+        settings = dataclasses.replace(settings or Settings.defaults(), **overrides)
+        persistence = await Persistence.connect(dsn, max_size=settings.pool_size)
+        database = cls(persistence, await persistence.read_clock(), settings)
         await database.reload_catalog()
         database.committer.start()
         if follow:
-            database.follower = Follower(database, dsn)
+            database.follower = Follower(database, dsn, poll_interval_s=settings.follower_poll_s)
             database.follower.start()
-        if retention_s is not None:
-            database.retention_window_ns = int(retention_s * 1e9)
-            database.retention = RetentionJob(database, retention_s)
+        if settings.retention_s is not None:
+            database.retention = RetentionJob(database, settings.retention_s)
             database.retention.start()
         return database
 
@@ -90,21 +88,40 @@ class Database:
         await self.persistence.close()
 
     @property
+    def services(self) -> list[BackgroundService]:
+        return [service for service in (self.committer, self.follower, self.retention) if service is not None]
+
+    def problems(self) -> list[str]:
+        """What needs a restart of this replica (empty when healthy): a background service that died."""
+        return [f"the {service.name} stopped: {service.failure!r}" for service in self.services if not service.alive]
+
+    @property
     def ready(self) -> bool:
-        """Caught up with the commit log (readiness for orchestration)."""
-        return self.follower is None or self.follower.ready
+        """Healthy and caught up with the commit log (readiness for orchestration)."""
+        return not self.problems() and (self.follower is None or self.follower.ready)
 
     def _on_commit(self, ts: int, written: SortedKeys | None, request: CommitRequest | None = None) -> None:
         """``written`` None means "anything may have changed" (after a resync); ``request`` is given
-        for this replica's own commits."""
-        if request is not None:
-            self.cache.on_local_commit(ts, request)
-        else:
-            self.cache.on_commit(ts, written)
+        for this replica's own commits.
+
+        Nothing here may stop the others: a failing cache patch empties the cache (always safe), a
+        failing listener is logged, and ``latest_ts`` moves in any case.
+        """
+        try:
+            if request is not None:
+                self.cache.on_local_commit(ts, request)
+            else:
+                self.cache.on_commit(ts, written)
+        except Exception:  # noqa: BLE001
+            logger.exception("index cache update failed; emptying the cache")
+            self.cache.clear()
         if ts > self.latest_ts:
             self.latest_ts = ts
         for listener in self.commit_listeners:
-            listener(ts, written)
+            try:
+                listener(ts, written)
+            except Exception:  # noqa: BLE001
+                logger.exception("commit listener %r failed", listener)
         self._advanced.set()
         self._advanced = asyncio.Event()
 
@@ -121,37 +138,49 @@ class Database:
                 self._on_commit(ts, written)
 
     async def _catch_up_locked(self, conn: Any, clock_ts: int) -> None:
-        """The committer's catch-up, under the clock lock: no commit below ``clock_ts`` may be missing."""
+        """The committer's catch-up, under the clock lock: no commit below ``clock_ts`` may be missing.
+
+        If retention already deleted commits this replica never saw, validation against them is
+        impossible: the replica resyncs at the clock, so every transaction with an older snapshot
+        conflicts and is retried (never committed blind).
+        """
         if clock_ts > self.write_log.max_ts:
             async with self._catch_up_lock:
-                await self._apply_commits(await self.persistence.commits_since(self.write_log.max_ts, conn))
-
-    async def catch_up(self, *, check_horizon: bool = False) -> None:
-        """Apply every commit in the log after the newest one applied here.
-
-        With ``check_horizon``, first make sure retention has not already deleted
-        commit log rows this replica never applied; if it has, resync.
-        """
-        async with self._catch_up_lock:
-            if check_horizon:
-                horizon = await self.persistence.get_global(CURSOR_KEY) or 0
-                if horizon > self.write_log.max_ts:
-                    await self._resync()
+                try:
+                    commits = await self.persistence.commits_since(self.write_log.max_ts, conn)
+                except CommitLogGap:
+                    await self._resync(clock_ts)
                     return
-            await self._apply_commits(await self.persistence.commits_since(self.write_log.max_ts))
+                await self._apply_commits(commits)
 
-    async def _resync(self) -> None:
+    async def catch_up(self) -> None:
+        """Apply every commit in the log after the newest one applied here (resync after a gap)."""
+        async with self._catch_up_lock:
+            try:
+                commits = await self.persistence.commits_since(self.write_log.max_ts)
+            except CommitLogGap:
+                await self._resync()
+                return
+            await self._apply_commits(commits)
+
+    async def refresh(self) -> None:
+        """Catch up with the clock as it is now (before retrying a read refused as too old)."""
+        await self.wait_for_ts(await self.persistence.read_clock())
+
+    async def _resync(self, clock_ts: int | None = None) -> None:
         """Start over from the clock: this replica fell behind the commit log's horizon."""
-        clock_ts = await self.persistence.read_clock()
+        if clock_ts is None:
+            clock_ts = await self.persistence.read_clock()
         logger.warning("replica fell behind the retained commit log; resyncing at %d", clock_ts)
         await self.reload_catalog()
         self.write_log.reset(clock_ts)
         self._on_commit(clock_ts, None)
 
-    async def wait_for_ts(self, ts: int, timeout_s: float = WAIT_FOR_TS_S) -> None:
+    async def wait_for_ts(self, ts: int, timeout_s: float | None = None) -> None:
         """Return once commits up to ``ts`` are applied here (a client saw ``ts`` on another replica)."""
         if ts <= self.latest_ts:
             return
+        timeout_s = self.settings.replica_wait_s if timeout_s is None else timeout_s
         if self.follower is not None:
             self.follower.wake()
         else:
@@ -283,7 +312,7 @@ class Database:
         self,
         body: Callable[[Transaction], Awaitable[T]],
         *,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
         record: Callable[[T], SessionRecord] | None = None,
     ) -> tuple[T, int]:
         """Run ``body`` in a fresh transaction until it commits; returns ``(result, commit_ts)``.
@@ -295,9 +324,14 @@ class Database:
         which cannot conflict.
         """
 
-        async def attempt(commit: Callable[..., Awaitable[int]]) -> tuple[T, int]:
+        async def attempt(commit: Callable[..., Awaitable[int]], deadline_s: float | None = None) -> tuple[T, int]:
             tx = self.begin(writable=True)
-            result = await body(tx)
+            try:
+                result = await run_body(tx, deadline_s)
+            except BaseException:
+                tx.raise_if_refused()  # a refused read explains the failure, whatever user code made of it
+                raise
+            tx.raise_if_refused()
             request = tx.prepare_commit(force=record is not None)
             if request is None:
                 return result, tx.snapshot_ts
@@ -305,7 +339,21 @@ class Database:
                 request.session_record = record(result)
             return result, await commit(request)
 
-        for retry in range(max_retries):
+        async def run_body(tx: Transaction, deadline_s: float | None) -> T:
+            if deadline_s is None:
+                return await body(tx)
+            else:
+                # Only the function is timed: a commit once started is never abandoned half-way, or
+                # the caller would be told of a failure that may in fact have landed.
+                try:
+                    return await asyncio.wait_for(body(tx), deadline_s)
+                except asyncio.TimeoutError:
+                    raise Overloaded(
+                        f"This mutation kept conflicting with concurrent commits, and its final attempt (which holds "
+                        f"every replica's commits) ran longer than {deadline_s:g} s. Nothing was applied; try again."
+                    ) from None
+
+        for retry in range(self.settings.mutation_retries if max_retries is None else max_retries):
             try:
                 if retry == 0:
                     return await attempt(self.committer.commit)
@@ -315,5 +363,7 @@ class Database:
                 continue  # the winner is already visible: conflicts are reported after it is applied
             except DatabaseUnavailable:  # lost while reading: nothing was written
                 await asyncio.sleep(min(0.01 * 2**retry, 1.0))
+            except OutOfRetention:  # this replica's snapshot fell behind retention: read a fresh one
+                await self.refresh()
         async with self.committer.exclusive() as commit_now:
-            return await asyncio.wait_for(attempt(commit_now), EXCLUSIVE_TIMEOUT_S)
+            return await attempt(commit_now, self.settings.exclusive_timeout_s)

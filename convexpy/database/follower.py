@@ -16,38 +16,34 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from ..services import BackgroundService
 from ..storage.postgres import COMMIT_CHANNEL
 
 if TYPE_CHECKING:
     from .database import Database
 
 logger = logging.getLogger(__name__)
-POLL_INTERVAL_S = 1.0
 RECONNECT_MAX_S = 5.0
 CONNECT_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 
 
-class Follower:
-    def __init__(self, database: "Database", dsn: str):
+class Follower(BackgroundService):
+    name = "commit log follower"
+
+    def __init__(self, database: "Database", dsn: str, *, poll_interval_s: float = 1.0):
+        super().__init__()
         self.database = database
         self.dsn = dsn
+        self.poll_interval_s = poll_interval_s
         self.ready = False
         """True while listening and caught up with the clock as of the last check."""
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
         self._connection: asyncpg.Connection | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="convexpy-follower")
-
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Stop following; bounded, so shutting down never waits on a stuck connection."""
-        if self._task is not None:
-            self._task.cancel()
-            done, _ = await asyncio.wait([self._task], timeout=STOP_TIMEOUT_S)
-            if not done:
-                logger.warning("commit log follower did not stop in %s s; abandoning it", STOP_TIMEOUT_S)
+        await super().stop(timeout_s)
         if self._connection is not None:
             self._connection.terminate()  # LISTEN only: nothing to flush
         self._connection = None
@@ -80,29 +76,32 @@ class Follower:
                 self._connection.terminate()
         self._connection = None
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         backoff = 0.05
-        polled = True
         while True:
             try:
                 if self._connection is None or self._connection.is_closed():
                     self.ready = False
                     await self._disconnect()
                     await self._connect()
-                await self.database.catch_up(check_horizon=polled or not self.ready)
+                await self.database.catch_up()
                 self.ready = True
                 backoff = 0.05
-                polled = False
                 try:
-                    await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
                 except asyncio.TimeoutError:
-                    polled = True
-                self._wake.clear()
+                            self._wake.clear()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError) as exc:
                 self.ready = False
                 logger.warning("commit log follower lost the database (%s); retrying", exc)
+                await self._disconnect()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX_S)
+            except Exception:  # noqa: BLE001 - a bug in applying one commit must not end following
+                self.ready = False
+                logger.exception("commit log follower failed applying commits; retrying")
                 await self._disconnect()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_S)

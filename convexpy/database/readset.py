@@ -41,6 +41,17 @@ class ReadSet:
         self.intervals.setdefault(index_id, []).append(interval)
         self.count += 1
 
+    def add_slot(self, index_id: int, interval: Interval) -> int:
+        """Add ``interval`` even if empty, and return its position for :meth:`replace`."""
+        intervals = self.intervals.setdefault(index_id, [])
+        intervals.append(interval)
+        self.count += 1
+        return len(intervals) - 1
+
+    def replace(self, index_id: int, slot: int, interval: Interval) -> None:
+        """Widen the interval at ``slot`` (a scan that walked further)."""
+        self.intervals[index_id][slot] = interval
+
 
 class SortedKeys:
     """A commit's written keys, grouped and sorted per index for fast interval checks."""

@@ -1,17 +1,21 @@
 """Retention: delete document and index revisions that no transaction can read any more.
 
-Every transaction reads at a snapshot no older than the retention window
-(:class:`OutOfRetention` otherwise), so at ``cutoff = now - window`` a
-revision is dead if a newer revision of the same key exists at or before the
-cutoff, and a tombstone at or before the cutoff is dead outright.
+At ``cutoff = min(latest_ts, now - window)`` a revision is dead if a newer
+revision of the same key exists at or before the cutoff, and a tombstone at or
+before the cutoff is dead outright. The pass records the cutoff as the
+retention horizon (``cx_retention``) in the same transaction as its deletes,
+and every read from PostgreSQL checks the horizon in the same statement as its
+rows: a reader whose snapshot fell behind it (a replica that lagged or was
+paused) is refused with :class:`OutOfRetention` and retried at a fresh
+snapshot, never handed a wrong answer.
 
 The job walks the commit log from its cursor (in ``cx_globals``) to the
 cutoff: a key can only have dead revisions if some commit in that range wrote
 it, so work is proportional to writes, not to data size. Document revisions
 are found through the ``by_id`` keys of those commits. One replica at a time
 runs it (a transaction-level advisory lock); the commit log rows it passes are
-deleted too, and a replica that falls further behind than that resyncs
-(see :meth:`Database.resync`).
+deleted too (``log_ts``), and a replica that falls further behind than that
+resyncs (:class:`~convexpy.storage.postgres.CommitLogGap`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from ..services import BackgroundService
 from ..storage.postgres import unpack_write_set
 
 if TYPE_CHECKING:
@@ -29,7 +34,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _RETENTION_LOCK = 0x72657465  # "rete"
-CURSOR_KEY = "retention_cursor"
 CHUNK_COMMITS = 500
 SESSION_RECORD_RETENTION_NS = 14 * 24 * 3600 * 10**9
 
@@ -60,22 +64,16 @@ WHERE d.table_number = n.table_number AND d.id = n.id
 """
 
 
-class RetentionJob:
+class RetentionJob(BackgroundService):
+    name = "retention job"
+
     def __init__(self, database: "Database", window_s: float):
+        super().__init__()
         self.database = database
         self.window_ns = int(window_s * 1e9)
         self.interval_s = max(0.5, min(window_s / 4, 30.0))
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="convexpy-retention")
-
-    async def stop(self, timeout_s: float = 5.0) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=timeout_s)
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
@@ -96,7 +94,9 @@ class RetentionJob:
             async with conn.transaction():
                 if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RETENTION_LOCK):
                     return 0  # another replica is on it
-                cursor = await persistence.get_global(CURSOR_KEY, conn) or 0
+                cursor = await conn.fetchval("SELECT log_ts FROM cx_retention WHERE id = 1")
+                # First the horizon: a reader whose statement sees any of the deletes below sees it too.
+                await conn.execute("UPDATE cx_retention SET horizon_ts = GREATEST(horizon_ts, $1) WHERE id = 1", cutoff_ts)
                 while cursor < cutoff_ts:
                     rows = await conn.fetch(
                         "SELECT ts, writes FROM cx_commits WHERE ts > $1 AND ts <= $2 ORDER BY ts LIMIT $3",
@@ -121,5 +121,5 @@ class RetentionJob:
                         break
                 await conn.execute("DELETE FROM cx_commits WHERE ts <= $1", cursor)
                 await conn.execute("DELETE FROM cx_session_requests WHERE ts < $1", cutoff_ts - SESSION_RECORD_RETENTION_NS)
-                await persistence.set_global(CURSOR_KEY, cursor, conn)
+                await conn.execute("UPDATE cx_retention SET log_ts = $1 WHERE id = 1", cursor)
         return processed

@@ -4,6 +4,15 @@ Reads see the snapshot ``snapshot_ts`` plus the transaction's own writes.
 Writes stay in memory until :meth:`Transaction.prepare_commit` turns them into
 rows for the committer. Nothing reaches PostgreSQL before the commit, so a
 transaction that raises leaves no trace.
+
+Two rules keep the read set and the writes exact whatever user code does:
+
+* every document handed out is the caller's own copy: editing it in place
+  changes nothing the transaction holds (the old revision an update's stale
+  index keys are computed from, or a pending write);
+* every read is in the read set the moment its document is handed out, not
+  when the scan ends: a scan abandoned half-way (``async for`` with ``break``,
+  a generator never closed) still covers everything it returned.
 """
 
 from __future__ import annotations
@@ -13,11 +22,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidValueError, OutOfRetention
+from ..errors import InvalidValueError, OutOfRetention, ReadLimitExceeded
 from ..storage.postgres import DocumentWrite, IndexWrite
 from ..values import json as cjson
 from ..values.ids import DocumentId
-from ..values.model import MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, format_size, nesting_of, size_of
+from ..values.model import MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, copy_value, format_size, nesting_of, size_of
 from .catalog import Index, Table
 from .committer import CommitRequest
 from .readset import MAX_READ_INTERVALS, Interval, ReadSet, SortedKeys, point
@@ -29,10 +38,6 @@ MAX_WRITES = 16_000
 MAX_DOCUMENTS_READ = 32_000
 MAX_PAGE = 1024
 _UNSET = object()
-
-
-class ReadLimitExceeded(InvalidValueError):
-    pass
 
 
 @dataclass(slots=True)
@@ -60,13 +65,25 @@ class Transaction:
         """The end cursor a re-run paginated query must stop at (from its journal)."""
         self.journal_out: str | None = None
         self.paginated = False
-        self._snapshot_docs: dict[tuple[int, bytes], tuple[dict[str, Any] | None, int | None]] = {}
+        self.refused: OutOfRetention | None = None
+        """Set when a read was refused because retention cut past ``snapshot_ts``."""
+        self._snapshot_docs: dict[tuple[int, bytes], tuple[bytes | None, int | None]] = {}
+        """Stored revisions read so far, ``(encoded value, ts)``: decoded anew for each caller."""
         self._next_creation_ms = ts_to_ms(max(snapshot_ts, time.time_ns())) if writable else 0.0
 
     # --- reads -----------------------------------------------------------------------
 
     def record_read(self, index: Index, interval: Interval) -> None:
         self.read_set.add(index.id, interval)
+        self._check_read_count()
+
+    def record_open_read(self, index: Index, interval: Interval) -> int:
+        """Record ``interval`` (possibly empty) and return its slot, for a scan to widen as it goes."""
+        slot = self.read_set.add_slot(index.id, interval)
+        self._check_read_count()
+        return slot
+
+    def _check_read_count(self) -> None:
         if self.read_set.count > MAX_READ_INTERVALS:
             raise ReadLimitExceeded(
                 f"Too many reads in a single function execution (limit: {MAX_READ_INTERVALS}). "
@@ -81,33 +98,42 @@ class Transaction:
                 "Consider using smaller limits in your queries, paginating your queries, or using indexed queries with a selective index range expressions."
             )
 
-    def check_retention(self) -> None:
-        """Refuse to read at a snapshot whose revisions retention may already have deleted."""
-        window_ns = self.db.retention_window_ns
-        # The same floor the retention job cuts at: the latest snapshot is always readable.
-        if window_ns is not None and self.snapshot_ts < min(self.db.latest_ts, time.time_ns() - window_ns):
-            raise OutOfRetention(
-                f"Snapshot {self.snapshot_ts} is older than the retention window ({window_ns / 1e9:g} s); read at a newer timestamp."
-            )
+    async def read_range(self, index: Index, lower: bytes, upper: bytes | None, limit: int, descending: bool = False) -> list:
+        """An index range at this snapshot; a refusal (retention cut past it) is remembered."""
+        try:
+            return await self.db.read_range(index.id, index.table_number, lower, upper, self.snapshot_ts, limit, descending)
+        except OutOfRetention as refusal:
+            self.refused = refusal
+            raise
 
-    async def _snapshot_get(self, table: Table, internal_id: bytes) -> tuple[dict[str, Any] | None, int | None]:
+    def raise_if_refused(self) -> None:
+        """Raise the refusal of a read, if there was one, even if user code caught it: the
+        transaction's result cannot be trusted, and its caller retries at a fresh snapshot."""
+        if self.refused is not None:
+            raise self.refused
+
+    async def _snapshot_get(self, table: Table, internal_id: bytes) -> tuple[bytes | None, int | None]:
         cache_key = (table.number, internal_id)
         cached = self._snapshot_docs.get(cache_key)
         if cached is not None:
             return cached
-        self.check_retention()
-        rows = await self.db.read_range(table.by_id.id, table.number, internal_id, internal_id + b"\x00", self.snapshot_ts, 1)
-        found = (cjson.loads_stored(rows[0].value), rows[0].ts) if rows else (None, None)
+        rows = await self.read_range(table.by_id, internal_id, internal_id + b"\x00", 1)
+        found = (rows[0].value, rows[0].ts) if rows else (None, None)
         self._snapshot_docs[cache_key] = found
         return found
 
+    async def _stored(self, table: Table, internal_id: bytes) -> tuple[dict[str, Any] | None, int | None]:
+        """The stored revision at the snapshot, decoded into a new object."""
+        raw, ts = await self._snapshot_get(table, internal_id)
+        return (None if raw is None else cjson.loads_stored(raw)), ts
+
     async def get(self, table: Table, internal_id: bytes) -> dict[str, Any] | None:
-        """The document as this transaction sees it, or None."""
+        """The document as this transaction sees it (the caller's own copy), or None."""
         pending = self.writes.get((table.number, internal_id))
         if pending is not None:
-            return pending.new
+            return None if pending.new is None else copy_value(pending.new)
         self.record_read(table.by_id, point(internal_id))
-        document, _ = await self._snapshot_get(table, internal_id)
+        document, _ = await self._stored(table, internal_id)
         if document is not None:
             self.count_document_read()
         return document
@@ -159,7 +185,7 @@ class Transaction:
         self._check_document(table, document)
         pending = self.writes.get((table.number, internal_id))
         if pending is None:
-            old, old_ts = await self._snapshot_get(table, internal_id)
+            old, old_ts = await self._stored(table, internal_id)
             self._stage(table, internal_id, old, old_ts, document)
         else:
             pending.new = document
@@ -168,7 +194,7 @@ class Transaction:
         self._check_writable()
         pending = self.writes.get((table.number, internal_id))
         if pending is None:
-            old, old_ts = await self._snapshot_get(table, internal_id)
+            old, old_ts = await self._stored(table, internal_id)
             self._stage(table, internal_id, old, old_ts, None)
         else:
             pending.new = None
@@ -208,8 +234,10 @@ class Transaction:
 class IndexScan:
     """Walks one index interval at a snapshot, merged with the transaction's own writes.
 
-    Pages are fetched lazily, so ``first()`` costs one small query. On
-    :meth:`close` the part of the interval actually walked goes into the read set.
+    Pages are fetched lazily, so ``first()`` costs one small query. The part of
+    the interval walked so far is in the read set at every step: one slot of it
+    that grows with each document handed out, and becomes the whole interval
+    once the scan reaches its end.
     """
 
     def __init__(self, tx: Transaction, index: Index, interval: Interval, descending: bool, size_hint: int | None):
@@ -239,6 +267,19 @@ class IndexScan:
         self._overlay = overlay
         self._overlay_position = 0
         self._db_peek: object = _UNSET
+        self._slot: int | None = None
+        """Where this scan's interval sits in ``tx.read_set`` (taken on the first step)."""
+
+    @property
+    def last_key(self) -> bytes | None:
+        """The index key of the last document handed out (None before the first)."""
+        return self._last_key
+
+    def _record(self, walked: Interval) -> None:
+        if self._slot is None:
+            self._slot = self.tx.record_open_read(self.index, walked)
+        else:
+            self.tx.read_set.replace(self.index.id, self._slot, walked)
 
     def __aiter__(self) -> "IndexScan":
         return self
@@ -256,15 +297,13 @@ class IndexScan:
             await self._fetch_page()
 
     async def _fetch_page(self) -> None:
-        self.tx.check_retention()
         lower, upper = self.interval.lower, self.interval.upper
         if self._db_cursor is not None:
             if self.descending:
                 upper = self._db_cursor
             else:
                 lower = self._db_cursor + b"\x00"
-        table = self.index.table_number
-        rows = await self.tx.db.read_range(self.index.id, table, lower, upper, self.tx.snapshot_ts, self._page_size, self.descending)
+        rows = await self.tx.read_range(self.index, lower, upper, self._page_size, self.descending)
         self._db_rows = rows
         self._db_position = 0
         if len(rows) < self._page_size:
@@ -281,14 +320,17 @@ class IndexScan:
 
     async def next(self) -> dict[str, Any] | None:
         """The next document, or None at the end (no exception: the hot path ends every scan)."""
-        if self._closed:
+        if self._closed or self._exhausted:
             return None
+        if self._slot is None:
+            self._record(Interval(self.interval.lower, self.interval.lower))  # nothing walked yet
         if self._db_peek is _UNSET:
             self._db_peek = await self._next_db()
         db_item = self._db_peek
         overlay_item = self._overlay[self._overlay_position] if self._overlay_position < len(self._overlay) else None
         if db_item is None and overlay_item is None:
             self._exhausted = True
+            self._record(self.interval)
             return None
         take_overlay = db_item is None or (
             overlay_item is not None and ((overlay_item[0] > db_item[0]) if self.descending else (overlay_item[0] < db_item[0]))
@@ -302,17 +344,12 @@ class IndexScan:
             document = cjson.loads_stored(raw)
             self._db_peek = _UNSET
         self._last_key = key
-        return document
+        if self.descending:
+            self._record(Interval(key, self.interval.upper))
+        else:
+            self._record(Interval(self.interval.lower, key + b"\x00"))
+        return document if not take_overlay else copy_value(document)
 
     def close(self) -> None:
-        """Record what was read. Safe to call more than once."""
-        if self._closed:
-            return
+        """End the scan (what it walked is already recorded). Safe to call more than once."""
         self._closed = True
-        if self._exhausted:
-            self.tx.record_read(self.index, self.interval)
-        elif self._last_key is not None:
-            if self.descending:
-                self.tx.record_read(self.index, Interval(self._last_key, self.interval.upper))
-            else:
-                self.tx.record_read(self.index, Interval(self.interval.lower, self._last_key + b"\x00"))

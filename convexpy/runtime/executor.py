@@ -3,7 +3,7 @@ and turns every outcome into an :class:`Outcome` that the HTTP and WebSocket lay
 
 Outcomes, not exceptions, cross this boundary: a function that raised is a
 normal result with ``success=False``. Exceptions that do escape are system
-errors (:class:`~convexpy.errors.SystemError`), answered with a status code.
+errors (:class:`~convexpy.errors.RequestError`), answered with a status code.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from ..errors import (
     ConvexError,
     ConvexpyError,
     FunctionError,
+    OutOfRetention,
     Overloaded,
+    RequestError,
     ReturnsValidationError,
-    SystemError,
 )
 from ..values import json as cjson
 from ..values.model import MAX_VALUE_SIZE, format_size, normalize, normalize_sized, size_of
@@ -39,6 +40,7 @@ from .paths import FunctionPath, parse_path
 
 MAX_ARGS_SIZE = 16 * 1024 * 1024
 MAX_CALL_DEPTH = 8
+STALE_SNAPSHOT_RETRIES = 3
 _NO_DATA = object()
 
 
@@ -123,7 +125,7 @@ def describe_exception(exc: BaseException, functions_root: Path | None) -> str:
     if isinstance(exc, FunctionError):
         return exc.message + "\n"
     if isinstance(exc, ConvexError):
-        head = f"Uncaught ConvexError: {_render_error_data(exc.data)}"
+        head = f"Uncaught ConvexError: {exc.message if exc.message is not None else _render_error_data(exc.data)}"
     elif isinstance(exc, ConvexpyError):
         head = f"Uncaught Error: {exc}"
     else:
@@ -241,21 +243,37 @@ class Executor:
     async def _run_query(
         self, function: ConvexFunction, args: dict, identity: Identity, snapshot_ts: int | None, journal: str | None
     ) -> Outcome:
+        """Run a query at ``snapshot_ts`` (None: the latest). A read refused because retention cut past
+        the snapshot is retried at a fresh one, unless the caller asked for that snapshot."""
+        for attempt in range(STALE_SNAPSHOT_RETRIES):
+            try:
+                outcome, tx = await self._run_query_once(function, args, identity, snapshot_ts, journal)
+                tx.raise_if_refused()
+                return outcome
+            except OutOfRetention:
+                if snapshot_ts is not None or attempt == STALE_SNAPSHOT_RETRIES - 1:
+                    raise
+            await self.db.refresh()
+        raise AssertionError("unreachable")
+
+    async def _run_query_once(
+        self, function: ConvexFunction, args: dict, identity: Identity, snapshot_ts: int | None, journal: str | None
+    ) -> tuple[Outcome, Any]:
         tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
         tx.journal_in = journal
         ctx = QueryCtx(tx, identity)
         with LogCapture() as logs:
             try:
                 value = self._check_returns(function, await function.handler(ctx, args))
-            except SystemError:
+            except RequestError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every user failure becomes an outcome
                 return self._failure(
                     exc, logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=ctx.auth.used
-                )
+                ), tx
         return Outcome(
             True, value, log_lines=logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=ctx.auth.used
-        )
+        ), tx
 
     async def _run_mutation(
         self, function: ConvexFunction, args: dict, identity: Identity, session: tuple[str, int] | None
@@ -274,7 +292,7 @@ class Executor:
 
         try:
             value, commit_ts = await self.db.run_mutation(body, record=record if session is not None else None)
-        except SystemError:
+        except RequestError:
             raise
         except ConflictError:
             raise Overloaded(
@@ -289,7 +307,7 @@ class Executor:
         with LogCapture() as logs:
             try:
                 value = self._check_returns(function, await function.handler(ActionCtx(self, identity, logs.lines, depth + 1), args))
-            except SystemError:
+            except RequestError:
                 raise
             except Exception as exc:  # noqa: BLE001
                 return self._failure(exc, logs.lines)

@@ -13,17 +13,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SchemaError
+from ..errors import ModuleLoadError, SchemaError
 from ..schema import SchemaDefinition
 from .functions import ConvexFunction
 from .logs import log_print
 from .paths import FunctionPath
 
 PACKAGE = "convex_functions"
-
-
-class ModuleLoadError(Exception):
-    """A functions module failed to import; the message names the file."""
 
 
 @dataclass

@@ -14,6 +14,7 @@ documents still count as read).
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any, Callable
 
 import orjson
@@ -21,15 +22,11 @@ import orjson
 from ..database.catalog import BY_CREATION_TIME, Index, Table, field_value
 from ..database.readset import Interval
 from ..database.transaction import IndexScan, Transaction
-from ..errors import InvalidValueError
+from ..errors import InvalidCursor, QueryError
 from ..values import sortkey
 from ..values.model import normalize
 
 MAX_PAGE_ITEMS = 8192
-
-
-class QueryError(InvalidValueError):
-    """A query was built wrongly (bad index, range or pagination options)."""
 
 
 # --- index ranges ---------------------------------------------------------------------
@@ -188,20 +185,40 @@ class FilterBuilder:
 _END = "_end"
 
 
-def encode_cursor(key: bytes | None) -> str:
-    """An opaque cursor for "after ``key``" (None: the end of the range)."""
-    payload = orjson.dumps({"k": None if key is None else base64.b64encode(key).decode()})
+def query_fingerprint(index: Index, interval: Interval, descending: bool) -> str:
+    """What a cursor is bound to: the index, the range and the order of the query that made it."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in (index.id.to_bytes(4, "little"), interval.lower, b"\x01" + interval.upper if interval.upper is not None else b"\x00"):
+        digest.update(len(part).to_bytes(4, "little"))
+        digest.update(part)
+    digest.update(b"d" if descending else b"a")
+    return digest.hexdigest()
+
+
+def encode_cursor(key: bytes | None, fingerprint: str) -> str:
+    """An opaque cursor for "after ``key``" (None: the end of the range) of the query ``fingerprint``."""
+    payload = orjson.dumps({"k": None if key is None else base64.b64encode(key).decode(), "q": fingerprint})
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> bytes | None | str:
+def decode_cursor(cursor: str, fingerprint: str, interval: Interval) -> bytes | str:
+    """The key a cursor continues after (or ``_END``), refusing a cursor of another query.
+
+    A position outside the query's range is refused too, so a hand-made cursor can never make a
+    scan leave the range the query asked for.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded))
         key = data["k"]
-        return _END if key is None else base64.b64decode(key)
+        position = _END if key is None else base64.b64decode(key, validate=True)
+        bound_to = data["q"]
     except Exception:  # noqa: BLE001 - any malformed cursor gets the same clear error
-        raise QueryError(f"Invalid cursor {cursor!r}: cursors must come from a previous paginate() call on the same query.") from None
+        text = cursor if len(cursor) <= 100 else cursor[:100] + "..."
+        raise QueryError(f"InvalidCursor: Failed to parse cursor {text!r}: cursors must come from a previous paginate() call on the same query.") from None
+    if bound_to != fingerprint or (position != _END and not interval.contains(position)):
+        raise InvalidCursor()
+    return position
 
 
 # --- the query builder -------------------------------------------------------------------
@@ -258,12 +275,15 @@ class Query:
 
     fullTableScan = full_table_scan
 
-    async def _scan(self, interval: Interval | None = None, size_hint: int | None = None) -> IndexScan:
+    async def _resolve_index(self) -> Index:
         if self._table is None:
             # Reading a table that does not exist yet creates it (empty), so the read set names
             # a real index and the first insert into the table invalidates this result.
             self._table = await self._tx.db.ensure_table(self._table_name)
-        index = self._index or self._table.indexes[BY_CREATION_TIME]
+        return self._index or self._table.indexes[BY_CREATION_TIME]
+
+    async def _scan(self, interval: Interval | None = None, size_hint: int | None = None) -> IndexScan:
+        index = await self._resolve_index()
         return self._tx.scan(index, interval or self._interval, descending=self._descending, size_hint=size_hint)
 
     def _matches(self, document: dict) -> bool:
@@ -336,15 +356,19 @@ class Query:
             # A subscription re-run: keep the page's end where the first run put it.
             end_cursor = self._tx.journal_in
         interval = self._interval
+        fingerprint = query_fingerprint(await self._resolve_index(), interval, self._descending)
         if cursor is not None:
             if not isinstance(cursor, str):
                 raise QueryError("paginationOpts.cursor must be a string or null")
-            position = decode_cursor(cursor)
+            position = decode_cursor(cursor, fingerprint, self._interval)
             if position == _END:
                 return {"page": [], "isDone": True, "continueCursor": cursor}
             interval = Interval(interval.lower, position) if self._descending else Interval(position + b"\x00", interval.upper)
+        end: bytes | str | None = None
+        if end_cursor is not None and not isinstance(end_cursor, str):
+            raise QueryError("paginationOpts.endCursor must be a string or null")
         if isinstance(end_cursor, str):
-            end = decode_cursor(end_cursor)
+            end = decode_cursor(end_cursor, fingerprint, self._interval)
             if end != _END:
                 interval = Interval(end, interval.upper) if self._descending else Interval(interval.lower, end + b"\x00")
         scan = await self._scan(interval, size_hint=num_items + 1 if not self._filters else None)
@@ -356,14 +380,14 @@ class Query:
                 if len(page) >= num_items and end_cursor is None:
                     done = False
                     break
-                last_key = scan._last_key
+                last_key = scan.last_key
                 if self._matches(document):
                     page.append(document)
         finally:
             scan.close()
         if end_cursor is not None:
-            result = {"page": page, "isDone": decode_cursor(end_cursor) == _END, "continueCursor": end_cursor}
+            result = {"page": page, "isDone": end == _END, "continueCursor": end_cursor}
         else:
-            result = {"page": page, "isDone": done, "continueCursor": encode_cursor(None if done else last_key)}
+            result = {"page": page, "isDone": done, "continueCursor": encode_cursor(None if done else last_key, fingerprint)}
         self._tx.journal_out = result["continueCursor"]
         return result

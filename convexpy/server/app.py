@@ -17,10 +17,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import BadRequest, SystemError
-from ..values.ids import InvalidId
+from ..errors import BadRequest, InvalidId, RequestError
+from ..metrics import METRICS
 from .http_api import Deployment, build_routes, error_response, json_response, scope_headers
-from .metrics import METRICS
 
 if TYPE_CHECKING:
     from ..sync.endpoint import SyncHub
@@ -29,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 async def _system_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SystemError)
+    assert isinstance(exc, RequestError)
     return error_response(exc)
 
 
@@ -113,7 +112,7 @@ class FunctionRoutesFirst:
         request = Request(scope, receive)
         try:
             response = await endpoint(request)
-        except SystemError as exc:
+        except RequestError as exc:
             response = error_response(exc)
         except InvalidId as exc:
             response = await _value_error(request, exc)
@@ -159,7 +158,7 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
     app = Starlette(
         routes=routes,
         exception_handlers={
-            SystemError: _system_error,
+            RequestError: _system_error,
             HTTPException: _http_error,
             InvalidId: _value_error,
             Exception: _internal_error,

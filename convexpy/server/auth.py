@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from ..errors import BadRequest, SystemError, Unauthenticated
+from ..errors import BadAdminKey, BadRequest, RequestError
 from ..runtime.executor import ANONYMOUS, Identity
 
 SECRET_FILE = "instance_secret"
@@ -47,10 +47,6 @@ def load_instance_secret(data_dir: Path, given: str | None) -> str:
 def admin_key(instance_name: str, instance_secret: str) -> str:
     digest = hmac.new(instance_secret.encode(), b"convexpy-admin-key:" + instance_name.encode(), hashlib.sha256).hexdigest()
     return f"{instance_name}|01{digest}"
-
-
-class BadAdminKey(Unauthenticated):
-    code = "BadAdminKey"
 
 
 class AdminKeys:
@@ -83,7 +79,7 @@ class AdminKeys:
             raise BadRequest("Invalid authentication header", code="InvalidHeaderFailure")
         scheme = header[:7].lower()
         if scheme == "bearer ":
-            raise SystemError(
+            raise RequestError(
                 "No auth provider found matching the given token. Check that your JWT's issuer and audience match "
                 "one of your configured providers: []",
                 code="NoAuthProvider",

@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import BadRequest, ConvexpyError, Forbidden, SystemError
+from ..errors import BadRequest, ConvexpyError, Forbidden, PayloadTooLarge, RequestError
 from ..runtime.executor import Executor, Identity, NotFoundStyle, Outcome
 from ..runtime.functions import FunctionKind
 from ..runtime.paths import FunctionPath, parse_path
@@ -76,13 +76,8 @@ def header(request: Request, name: str) -> str | None:
     return scope_headers(request.scope).get(name)
 
 
-def error_response(error: SystemError) -> JsonResponse:
+def error_response(error: RequestError) -> JsonResponse:
     return json_response({"code": error.code, "message": error.message}, error.status)
-
-
-class PayloadTooLarge(SystemError):
-    status = 413
-    code = "PayloadTooLarge"
 
 
 async def read_json_body(request: Request) -> Any:
@@ -323,9 +318,15 @@ def build_routes(deployment: Deployment) -> list[Route]:
         return json_response({"success": True, "allowedOps": ["Deploy", "ViewData", "WriteData", "ActAsUser"], "isReadOnly": False})
 
     async def live(request: Request) -> Response:
-        return PlainTextResponse("ok")
+        problems = executor.db.problems()
+        if not problems:
+            return PlainTextResponse("ok")
+        return json_response({"code": "NeedsRestart", "message": "; ".join(problems)}, 503)
 
     async def ready(request: Request) -> Response:
+        problems = executor.db.problems()
+        if problems:
+            return json_response({"code": "NeedsRestart", "message": "; ".join(problems)}, 503)
         if executor.db.ready:
             return PlainTextResponse("ready")
         return json_response({"code": "NotReady", "message": "This replica has not caught up with the commit log yet."}, 503)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from ..metrics import METRICS
 from ..runtime.executor import Outcome
-from .metrics import METRICS
 
 if TYPE_CHECKING:
     from ..database.writelog import WriteLog

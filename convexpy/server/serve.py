@@ -115,9 +115,7 @@ async def run_replica(
     keys = AdminKeys(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret))
     registry = load_functions(settings.functions)
     async with AsyncExitStack() as stack:
-        database = await Database.open(
-            dsn, pool_size=settings.pool_size, retention_s=settings.retention_s, cache_mb=settings.cache_mb
-        )
+        database = await Database.open(dsn, settings=settings)
         stack.push_async_callback(database.close)
         await database.apply_schema(registry.schema)
         deployment = Deployment(Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs)

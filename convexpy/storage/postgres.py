@@ -13,6 +13,10 @@ User tables are not SQL tables. Everything lives in a handful of tables:
                   orders commits across replicas.
 ``cx_session_requests``  outcomes of WebSocket mutations by (session, request id),
                   written with the mutation's rows, so a re-sent mutation is not re-run.
+``cx_retention``  one row: how far retention has cut. ``horizon_ts``: revisions
+                  dead at that ts may be gone, so a read at an older snapshot may
+                  be wrong and is refused (every range read checks it in the same
+                  statement). ``log_ts``: commit log rows up to it are gone.
 ``cx_tables``, ``cx_index_defs``, ``cx_globals``: catalog and settings.
 
 Reading at snapshot ``T`` takes, per key, the newest entry with ``ts <= T``
@@ -30,7 +34,7 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 import asyncpg
 import orjson
 
-from ..errors import DatabaseUnavailable
+from ..errors import DatabaseUnavailable, OutOfRetention
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS cx_clock (
@@ -87,6 +91,19 @@ CREATE TABLE IF NOT EXISTS cx_globals (
     key TEXT PRIMARY KEY,
     value JSONB NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS cx_retention (
+    id INT PRIMARY KEY,
+    horizon_ts BIGINT NOT NULL,
+    log_ts BIGINT NOT NULL
+);
+INSERT INTO cx_retention (id, horizon_ts, log_ts)
+SELECT 1, cursor, cursor FROM (
+    SELECT COALESCE((SELECT (value #>> '{}')::bigint FROM cx_globals WHERE key = 'retention_cursor'), 0) AS cursor
+) AS previous
+ON CONFLICT DO NOTHING;
+
+ALTER TABLE cx_session_requests ADD COLUMN IF NOT EXISTS identity TEXT NOT NULL DEFAULT '';
 """
 
 CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
@@ -98,6 +115,10 @@ COMMIT_CHANNEL = "convexpy_commits"
 # One advisory lock key for schema creation, so replicas starting together don't race.
 _SCHEMA_LOCK = 0x636F6E766578  # "convex"
 FIRST_USER_TABLE_NUMBER = 10001
+
+
+class CommitLogGap(Exception):
+    """Commit log rows this replica has not applied were already deleted by retention: resync."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +188,19 @@ def _range_sql(descending: bool, bounded: bool) -> str:
             SELECT key, ts, document_id, lead(key) OVER (ORDER BY key, ts) AS next_key FROM cx_indexes
             WHERE {where}"""
         newest = "(next_key IS NULL OR next_key <> key)"
+    order = "key DESC" if descending else "key"
+    # The last branch adds a row with a NULL key when retention already cut past the snapshot: read
+    # in the same statement (one PostgreSQL snapshot) as the rows, so rows and horizon agree.
     return f"""
         WITH versions AS ({versions}
         ), live AS (
-            SELECT key, ts, document_id FROM versions WHERE {newest} AND document_id IS NOT NULL LIMIT {limit}
+            SELECT key, ts, document_id FROM versions WHERE {newest} AND document_id IS NOT NULL ORDER BY {order} LIMIT {limit}
         )
         SELECT live.key, live.ts, live.document_id, d.value
         FROM live JOIN cx_documents d
           ON d.table_number = {table} AND d.id = live.document_id AND d.ts = live.ts
+        UNION ALL
+        SELECT NULL, horizon_ts, NULL, NULL FROM cx_retention WHERE id = 1 AND horizon_ts > {snapshot}
     """
 
 
@@ -256,10 +282,26 @@ class Persistence:
         return await self.pool.fetchval("SELECT ts FROM cx_clock WHERE id = 1")
 
     async def commits_since(self, after_ts: int, conn: asyncpg.Connection | None = None) -> list[tuple[int, list[tuple[int, bytes]]]]:
-        """The write sets of every commit with ``ts > after_ts``, oldest first."""
+        """The write sets of every commit with ``ts > after_ts``, oldest first.
+
+        Raises :class:`CommitLogGap` if retention already deleted log rows after ``after_ts``
+        (checked in the same statement, so the answer is never silently incomplete).
+        """
         runner = conn or self.pool
-        rows = await runner.fetch("SELECT ts, writes FROM cx_commits WHERE ts > $1 ORDER BY ts", after_ts)
+        rows = await runner.fetch(
+            """SELECT ts, writes FROM cx_commits WHERE ts > $1
+               UNION ALL SELECT -1, NULL FROM cx_retention WHERE id = 1 AND log_ts > $1
+               ORDER BY ts""",
+            after_ts,
+        )
+        if rows and rows[0]["ts"] == -1:
+            raise CommitLogGap(f"the commit log after {after_ts} was already cut by retention")
         return [(row["ts"], unpack_write_set(row["writes"])) for row in rows]
+
+    async def retention_horizon(self) -> tuple[int, int]:
+        """``(horizon_ts, log_ts)``: see ``cx_retention``."""
+        row = await self.pool.fetchrow("SELECT horizon_ts, log_ts FROM cx_retention WHERE id = 1")
+        return row["horizon_ts"], row["log_ts"]
 
     # --- reads ---------------------------------------------------------------------
 
@@ -284,7 +326,10 @@ class Persistence:
         limit: int,
         descending: bool = False,
     ) -> list[IndexRow]:
-        """Live entries of ``index_id`` with ``lower <= key < upper`` as of ``snapshot_ts``, in order."""
+        """Live entries of ``index_id`` with ``lower <= key < upper`` as of ``snapshot_ts``, in order.
+
+        Raises :class:`OutOfRetention` if retention has cut past ``snapshot_ts``: the rows might be wrong.
+        """
         if upper is None:
             rows = await self.pool.fetch(_RANGE_SQL[(descending, False)], index_id, lower, snapshot_ts, limit, table_number)
         else:
@@ -292,6 +337,12 @@ class Persistence:
                 return []
             rows = await self.pool.fetch(_RANGE_SQL[(descending, True)], index_id, lower, upper, snapshot_ts, limit, table_number)
         result = [IndexRow(row[0], row[1], row[2], row[3]) for row in rows]
+        if result and (result[-1].key is None or any(row.key is None for row in result)):
+            horizon = next(row.ts for row in result if row.key is None)
+            raise OutOfRetention(
+                f"Snapshot {snapshot_ts} is older than the retention horizon ({horizon}): its revisions may be "
+                "deleted. Read at a newer timestamp."
+            )
         result.sort(key=lambda row: row.key, reverse=descending)
         return result
 

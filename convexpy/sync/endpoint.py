@@ -13,8 +13,8 @@ import logging
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..errors import ProtocolError
 from ..server.http_api import Deployment
-from .protocol import ProtocolError
 from .results import SharedResults
 from .session import CloseSocket, SyncSession
 from .subscriptions import SubscriptionManager

@@ -7,19 +7,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConvexpyError
-
-
-class ProtocolError(ConvexpyError):
-    """The client broke the protocol. ``fatal`` errors are answered with a FatalError message
-    (the JS client then stops for good); the others just close the socket with ``close_code``."""
-
-    def __init__(self, message: str, *, fatal: bool = False, close_code: int = 1011, reason: str = "InternalServerError"):
-        super().__init__(message)
-        self.message = message
-        self.fatal = fatal
-        self.close_code = close_code
-        self.reason = reason
+from ..errors import ProtocolError
 
 
 def encode_ts(ts: int) -> str:

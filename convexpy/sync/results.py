@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 
 from ..errors import BadRequest
+from ..metrics import METRICS
 from ..runtime.executor import Executor, Identity, Outcome
 from ..runtime.functions import FunctionKind
-from ..server.metrics import METRICS
 from ..values import json as cjson
 
 Key = tuple[str, bytes, "str | None", int, bool]

@@ -29,14 +29,14 @@ from typing import Any
 import orjson
 
 from ..database.readset import ReadSet
-from ..errors import BadRequest, SystemError, Unauthenticated
+from ..errors import BadRequest, ProtocolError, RequestError, Unauthenticated
+from ..metrics import METRICS
 from ..runtime.executor import ANONYMOUS, Identity, Outcome
 from ..runtime.functions import FunctionKind
 from ..server.auth import user_identity
 from ..server.http_api import Deployment, new_request_id
-from ..server.metrics import METRICS
 from ..values import json as cjson
-from .protocol import ProtocolError, StateVersion, decode_ts, encode_ts, require
+from .protocol import StateVersion, decode_ts, encode_ts, require
 from .results import SharedResults, run_encoded
 from .subscriptions import Subscription, SubscriptionManager
 
@@ -150,7 +150,7 @@ class SyncSession:
             raise
         except ProtocolError as error:
             self.fail(error)
-        except SystemError as error:
+        except RequestError as error:
             self.close(1013 if error.status == 503 else 1011, error.code)
         except Exception:
             logger.exception("sync session failed")
@@ -351,7 +351,7 @@ class SyncSession:
         if self._min_ts > self.db.latest_ts:
             try:
                 await self.db.wait_for_ts(self._min_ts)
-            except SystemError:
+            except RequestError:
                 raise ProtocolError("Client has observed a timestamp newer than this deployment's latest commit") from None
 
         out: dict[int, dict[str, Any]] = {}

@@ -16,15 +16,13 @@ import os
 import time
 from dataclasses import dataclass
 
+from ..errors import InvalidId
+
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _DECODE = {ch: i for i, ch in enumerate(ALPHABET)}
 ID_VERSION = 0
 MIN_LENGTH = 31
 MAX_LENGTH = 37
-
-
-class InvalidId(ValueError):
-    """A string is not a canonical Convex document id."""
 
 
 def _vint_encode(number: int) -> bytes:

@@ -176,6 +176,23 @@ def _normalize_other(value: Any, depth: int) -> tuple[Any, int]:
     raise InvalidValueError(f"{type(value).__name__} {value!r} is not a supported Convex type")
 
 
+def copy_value(value: Any) -> Any:
+    """A deep copy of a canonical value: its containers are new, its scalars are immutable anyway.
+
+    Every document handed to user code is such a copy, so editing it in place can never change
+    what the transaction holds (the stored revision, or a write it has not committed yet).
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: item if type(item) in _IMMUTABLE else copy_value(item) for key, item in value.items()}
+    if kind is list:
+        return [item if type(item) in _IMMUTABLE else copy_value(item) for item in value]
+    return value
+
+
+_IMMUTABLE = frozenset((str, float, bool, type(None), bytes, Int64))
+
+
 def size_of(value: Any) -> int:
     """The size of a value in bytes, measured as Convex measures it (``getConvexSize``)."""
     if value is None or isinstance(value, bool):

@@ -137,3 +137,44 @@ async def test_reading_too_many_documents_fails_clearly(db, monkeypatch):
     await db.commit(setup)
     with pytest.raises(transaction.ReadLimitExceeded, match=r"Too many documents read in a single function execution \(limit: 5\)"):
         await collect(db.begin(writable=False), table.by_creation_time)
+
+
+async def test_a_scan_left_open_still_conflicts(db):
+    """A transaction reads a row through a scan it never closes; another changes that row and
+    commits first: the first one's commit must conflict (the read counted when it was handed out)."""
+    table = await db.ensure_table("shifts")
+    log = await db.ensure_table("log")
+    setup = db.begin(writable=True)
+    for doctor in ("a", "b"):
+        await setup.insert(table, {"doctor": doctor, "on_call": True})
+    await db.commit(setup)
+
+    from convexpy.values.ids import DocumentId
+
+    reader, writer = db.begin(writable=True), db.begin(writable=True)
+    scan = reader.scan(table.by_creation_time, Interval(b"", None))
+    first = await scan.next()  # abandoned here, as `async for ... break` leaves a generator
+    await reader.insert(log, {"saw": first["on_call"]})
+    internal_id = DocumentId.decode(first["_id"]).internal_id
+    await writer.replace(table, internal_id, {**(await writer.get(table, internal_id)), "on_call": False})
+    await db.commit(writer)
+    with pytest.raises(ConflictError):
+        await db.commit(reader)
+
+
+async def test_documents_handed_out_are_copies(db):
+    table = await db.ensure_table("things")
+    setup = db.begin(writable=True)
+    doc_id = await setup.insert(table, {"tags": ["a"]})
+    await db.commit(setup)
+    from convexpy.values.ids import DocumentId
+
+    internal_id = DocumentId.decode(doc_id).internal_id
+    tx = db.begin(writable=True)
+    fetched = await tx.get(table, internal_id)
+    fetched["tags"].append("edited in place")
+    assert (await tx.get(table, internal_id))["tags"] == ["a"]
+    await tx.replace(table, internal_id, {**fetched, "tags": ["b"]})
+    pending = await tx.get(table, internal_id)
+    pending["tags"].append("edited again")
+    assert (await tx.get(table, internal_id))["tags"] == ["b"]
