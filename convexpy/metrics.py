@@ -26,6 +26,8 @@ class Metrics:
     """Index range reads that went to PostgreSQL."""
     query_cache_hits_total: int = 0
     """/api/query calls answered with a stored response (nothing read or run)."""
+    clock_reads_total: int = 0
+    """Reads of the commit clock for read-your-writes across replicas (none while this replica is solo)."""
 
     def render(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> str:
         lines = []
@@ -45,6 +47,7 @@ _HELP = {
     "cache_hits_total": "Index range reads served from the index cache.",
     "cache_misses_total": "Index range reads that went to PostgreSQL.",
     "query_cache_hits_total": "/api/query calls answered with a stored response (nothing read or run).",
+    "clock_reads_total": "Reads of the commit clock for read-your-writes across replicas (none while this replica is solo).",
 }
 
 METRICS = Metrics()

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import time
 from typing import Any, Awaitable, Callable, TypeVar
 
 import orjson
@@ -26,6 +27,7 @@ from .cache import IndexCache
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
 from .committer import CommitListener, CommitRequest, Committer, SessionRecord
 from .follower import Follower
+from .freshness import ClockBarrier, SoloLease
 from .readset import SortedKeys
 from .retention import RetentionJob
 from .transaction import Transaction
@@ -51,6 +53,10 @@ class Database:
         self.commit_listeners: list[CommitListener] = []
         """Told of every commit, in ts order, right after ``latest_ts`` moves and the cache is updated."""
         self.follower: Follower | None = None
+        self.lease: SoloLease | None = None
+        self.barrier = ClockBarrier(persistence.read_clock)
+        self.last_foreign_commit_monotonic: float | None = None
+        """When a commit of another replica was last applied here (the solo lease waits for quiet)."""
         self.retention: RetentionJob | None = None
         self._table_locks: dict[str, asyncio.Lock] = {}
         self._advanced = asyncio.Event()
@@ -74,14 +80,27 @@ class Database:
         if follow:
             database.follower = Follower(database, dsn, poll_interval_s=settings.follower_poll_s)
             database.follower.start()
+            database.lease = database.committer.lease = SoloLease(database, dsn)
+            database.lease.start()
         if settings.retention_s is not None:
             database.retention = RetentionJob(database, settings.retention_s)
             database.retention.start()
         return database
 
+    async def include_acknowledged(self) -> None:
+        """Return once this replica has applied every commit acknowledged (by any replica) before
+        this call: free while this replica is the only writer (see ``freshness.py``)."""
+        if self.follower is None or (self.lease is not None and self.lease.solo):
+            return
+        clock_ts = await self.barrier.clock_after_now()
+        if clock_ts > self.latest_ts:
+            await self.wait_for_ts(clock_ts)
+
     async def close(self) -> None:
         if self.retention is not None:
             await self.retention.stop()
+        if self.lease is not None:
+            await self.lease.stop()
         if self.follower is not None:
             await self.follower.stop()
         await self.committer.stop()
@@ -89,7 +108,7 @@ class Database:
 
     @property
     def services(self) -> list[BackgroundService]:
-        return [service for service in (self.committer, self.follower, self.retention) if service is not None]
+        return [service for service in (self.committer, self.follower, self.lease, self.retention) if service is not None]
 
     def problems(self) -> list[str]:
         """What needs a restart of this replica (empty when healthy): a background service that died."""
@@ -133,6 +152,7 @@ class Database:
             await self.reload_catalog()  # another replica created a table or an index
         for ts, keys in commits:
             if ts > self.write_log.max_ts:
+                self.last_foreign_commit_monotonic = time.monotonic()
                 written = SortedKeys(keys)
                 self.write_log.append(ts, written)
                 self._on_commit(ts, written)

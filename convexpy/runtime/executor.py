@@ -327,6 +327,8 @@ class Executor:
             path = parse_path(target)
         function = self.resolve(path, Identity(admin=True, user=identity.user), kind, NotFoundStyle.ANY)
         call_args = self._validate_args(function, path, [normalize({} if args is None else args)])
+        if function.kind == FunctionKind.QUERY:
+            await self.db.include_acknowledged()
         outcome = await self._execute(function, call_args, identity, depth)
         log_lines.extend(outcome.log_lines)
         if outcome.success:

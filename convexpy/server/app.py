@@ -147,6 +147,8 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
             "sync_sessions": ("Open WebSocket sessions.", lambda: len(hub.sessions)),
             "sync_subscriptions": ("Live query subscriptions.", lambda: hub.subscriptions.count),
             "latest_commit_ts": ("Newest commit timestamp this process has applied (ns).", lambda: deployment.executor.db.latest_ts),
+            "solo_lease": ("1 while this replica is the only writer (queries skip the commit clock).",
+                           lambda: int(deployment.executor.db.lease is not None and deployment.executor.db.lease.solo)),
         }
         return PlainTextResponse(METRICS.render(gauges), media_type="text/plain; version=0.0.4")
 

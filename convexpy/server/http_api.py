@@ -211,6 +211,9 @@ def build_routes(deployment: Deployment) -> list[Route]:
         function_path = path if isinstance(path, FunctionPath) else parse_path(path)
         identity = identity if identity is not None else identity_of(request)
         cache_key = None
+        if expected is not FunctionKind.MUTATION and snapshot_ts is None:
+            # Read-your-writes across replicas: every commit acknowledged before this request is in.
+            await executor.db.include_acknowledged()
         if expected is FunctionKind.QUERY and snapshot_ts is None:
             cache_key = (function_path, orjson.dumps(raw_args, option=orjson.OPT_SORT_KEYS), fmt, identity.admin)
             stored = query_cache.get(cache_key)
@@ -295,6 +298,7 @@ def build_routes(deployment: Deployment) -> list[Route]:
             raise BadRequest("`queries` must be an array", code="BadJsonBody")
         paths = [parse_path(_field(entry, "path")) for entry in queries]
         identity = identity_of(request)
+        await executor.db.include_acknowledged()
         snapshot_ts = executor.db.latest_ts
         results = []
         for entry, path in zip(queries, paths):

@@ -207,9 +207,19 @@ def _range_sql(descending: bool, bounded: bool) -> str:
 _RANGE_SQL = {(desc, bounded): _range_sql(desc, bounded) for desc in (False, True) for bounded in (False, True)}
 
 
+LEASE_KEY = 0x736F6C6F  # "solo"
+"""The advisory lock of the solo lease (``database/freshness.py``): held exclusively by a replica that
+is the only writer, taken shared by every other replica's commit statement."""
+
+_LEASE_GUARD = f"""CASE WHEN $20::int = 0 THEN pg_try_advisory_xact_lock_shared({LEASE_KEY})
+    ELSE EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {LEASE_KEY}
+                 AND objsubid = 1 AND pid = $20 AND granted) END"""
+"""$20 = 0: this commit takes the lease shared (fails while a solo replica holds it); else $20 is the
+solo replica's own lease session, which must still hold the lock."""
+
 _WRITE_COMMITS_SQL = """
 WITH clock AS (
-    UPDATE cx_clock SET ts = $17 WHERE id = 1 AND ts = $19 RETURNING ts
+    UPDATE cx_clock SET ts = $17 WHERE id = 1 AND ts = $19 AND """ + _LEASE_GUARD + """ RETURNING ts
 ), documents AS (
     INSERT INTO cx_documents (table_number, id, ts, value, prev_ts)
     SELECT * FROM UNNEST($1::int[], $2::bytea[], $3::bigint[], $4::bytea[], $5::bigint[]) WHERE EXISTS (SELECT FROM clock)
@@ -348,10 +358,13 @@ class Persistence:
 
     # --- writes --------------------------------------------------------------------
 
-    async def write_commits(self, conn: asyncpg.Connection, commits: Sequence[tuple[int, Any]], clock_ts: int) -> bool:
+    async def write_commits(
+        self, conn: asyncpg.Connection, commits: Sequence[tuple[int, Any]], clock_ts: int, lease_pid: int = 0
+    ) -> bool:
         """Write a batch of commits ``(commit_ts, request)`` in one statement, move the clock from
         ``clock_ts`` to the last one and notify the other replicas; False (nothing written) if the
-        clock is no longer at ``clock_ts``.
+        clock is no longer at ``clock_ts``, or the solo lease forbids it (``lease_pid``: 0 unless
+        this replica holds the lease, then the PostgreSQL pid of its lease session).
 
         One statement is one round trip for the whole batch, whatever its size
         (group commit), and outside a transaction block it is its own atomic
@@ -390,7 +403,7 @@ class Persistence:
             idx_id, idx_key, idx_ts, idx_doc,
             log_ts, log_writes,
             ses_id, ses_request, ses_ts, ses_result, ses_logs,
-            last_ts, str(last_ts), clock_ts,
+            last_ts, str(last_ts), clock_ts, lease_pid,
         )
         return bool(applied)
 

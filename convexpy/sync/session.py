@@ -348,6 +348,8 @@ class SyncSession:
         identity_version = self.received_identity
         identity = self.identity
         identity_changed = identity_version != self.version.identity
+        if identity_changed or any(modification["type"] == "Add" for modification in modifications_in):
+            await self.db.include_acknowledged()  # a new query reflects every acknowledged commit
         if self._min_ts > self.db.latest_ts:
             try:
                 await self.db.wait_for_ts(self._min_ts)

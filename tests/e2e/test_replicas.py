@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from .conftest import FUNCTIONS, _start
@@ -97,3 +98,17 @@ def test_replicas_report_ready(replicas):
     for replica in replicas:
         assert httpx.get(replica.url + "/health/live").status_code == 200
         assert httpx.get(replica.url + "/health/ready").text == "ready"
+
+
+def test_a_query_on_one_replica_sees_a_mutation_acknowledged_by_another(replicas):
+    """Read-your-writes across replicas over plain HTTP: no client-side timestamp involved."""
+    channel = "ryw" + uuid.uuid4().hex[:8]
+    misses = 0
+    with httpx.Client(timeout=30) as http:
+        for n in range(100):
+            writer, reader = replicas[n % 3], replicas[(n + 1) % 3]
+            sent = http.post(writer.url + "/api/mutation", json={"path": "messages:send", "args": {"channel": channel, "body": "x", "n": n}})
+            assert sent.json()["status"] == "success", sent.text
+            seen = http.post(reader.url + "/api/query", json={"path": "messages:byRange", "args": {"channel": channel}}).json()
+            misses += n not in seen["value"]
+    assert misses == 0
