@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = resolve(args)
     if args.command == "admin-key":
-        from .server.auth import admin_key, load_instance_secret
+        from .runtime.auth import admin_key, load_instance_secret
 
         print(admin_key(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret)))
         return 0

@@ -167,6 +167,10 @@ class InvalidValueError(ConvexpyError, ValueError):
     """A value is not a valid Convex value (type, field name, limits)."""
 
 
+class ValueTooNested(InvalidValueError):
+    """A value nested deeper than Convex allows (64 levels); refused before any deep walk."""
+
+
 class InvalidId(InvalidValueError):
     """A string is not a canonical Convex document id."""
 

@@ -57,6 +57,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "--log-level", ("CONVEXPY_LOG_LEVEL",), "info",
             "Server log level (debug, info, warning, error). At debug every request is logged; at info every failed one."),
     # --- limits and tuning: defaults that suit most deployments ---
+    Setting("max_connections", "--max-connections", ("CONVEXPY_MAX_CONNECTIONS",), 4096,
+            "Open connections per process (HTTP and WebSocket) before new requests are answered 503.", int),
+    Setting("http_timeout_s", "--http-timeout-s", ("CONVEXPY_HTTP_TIMEOUT_S",), 30.0,
+            "Seconds a client may take to send a request's headers and body before the connection is closed.", float),
+    Setting("http_idle_s", "--http-idle-s", ("CONVEXPY_HTTP_IDLE_S",), 75.0,
+            "Seconds an idle keep-alive HTTP connection is kept open.", float),
+    Setting("session_outbox_mb", "--session-outbox-mb", ("CONVEXPY_SESSION_OUTBOX_MB",), 16.0,
+            "Unsent WebSocket messages kept per session; a client that reads none past this is disconnected.", float),
+    Setting("session_max_queries", "--session-max-queries", ("CONVEXPY_SESSION_MAX_QUERIES",), 1000,
+            "Queries one WebSocket session may subscribe to at once.", int),
     Setting("commit_batch_max", "--commit-batch-max", ("CONVEXPY_COMMIT_BATCH_MAX",), 128,
             "Most commits written in one PostgreSQL statement (group commit).", int),
     Setting("mutation_retries", "--mutation-retries", ("CONVEXPY_MUTATION_RETRIES",), 8,
@@ -86,6 +96,11 @@ class Settings:
     workers: int
     pool_size: int
     log_level: str
+    max_connections: int
+    http_timeout_s: float
+    http_idle_s: float
+    session_outbox_mb: float
+    session_max_queries: int
     commit_batch_max: int
     mutation_retries: int
     exclusive_timeout_s: float

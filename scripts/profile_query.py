@@ -18,11 +18,11 @@ from pathlib import Path
 import orjson
 
 from convexpy.database import Database
+from convexpy.runtime.auth import AdminKeys
+from convexpy.runtime.calls import Deployment
 from convexpy.runtime.executor import Executor
 from convexpy.runtime.loader import load_functions
 from convexpy.server.app import create_api_app
-from convexpy.server.auth import AdminKeys
-from convexpy.server.http_api import Deployment
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "bench" / "functions"
 

@@ -56,6 +56,8 @@ class SessionRecord:
     request_id: int
     result: bytes
     log_lines: list[str]
+    identity: str = ""
+    """Who ran it: a re-sent request is answered from the record only for the same caller."""
 
 
 @dataclass(slots=True)

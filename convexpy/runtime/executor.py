@@ -51,6 +51,12 @@ class Identity:
     admin: bool = False
     user: dict[str, Any] | None = None
 
+    def key(self) -> str:
+        """Who this is, as one string: what a stored mutation outcome is bound to."""
+        if self.user is not None:
+            return ("admin-as:" if self.admin else "user:") + str(self.user.get("tokenIdentifier", ""))
+        return "admin" if self.admin else ""
+
 
 ANONYMOUS = Identity()
 
@@ -288,7 +294,7 @@ class Executor:
 
         def record(value: Any) -> SessionRecord:
             assert session is not None
-            return SessionRecord(session[0], session[1], cjson.dumps(value), capture[0].lines)
+            return SessionRecord(session[0], session[1], cjson.dumps(value), capture[0].lines, identity.key())
 
         try:
             value, commit_ts = await self.db.run_mutation(body, record=record if session is not None else None)

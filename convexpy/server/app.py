@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import BadRequest, InvalidId, RequestError
 from ..metrics import METRICS
-from .http_api import Deployment, build_routes, error_response, json_response, scope_headers
+from ..runtime.calls import Deployment
+from .http_api import build_routes, error_response, json_response, scope_headers
+from .request_log import RequestLog, log_unexpected
 
 if TYPE_CHECKING:
     from ..sync.endpoint import SyncHub
@@ -43,7 +45,7 @@ async def _value_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error serving %s %s", request.method, request.url.path, exc_info=exc)
+    log_unexpected(f"unhandled error serving {request.method} {request.url.path[:200]}", exc)
     return json_response({"code": "InternalServerError", "message": "Your request couldn't be completed. Try again later."}, 500)
 
 
@@ -166,7 +168,7 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
             Exception: _internal_error,
         },
     )
-    return FunctionRoutesFirst(CollapseSlashes(CorsMiddleware(app)), routes)
+    return RequestLog(FunctionRoutesFirst(CollapseSlashes(CorsMiddleware(app)), routes))
 
 
 def create_site_app(deployment: Deployment) -> ASGIApp:

@@ -8,9 +8,7 @@ everything else: bad content type, bad JSON, bad path, bad auth, overload.
 from __future__ import annotations
 
 import base64
-import random
 import struct
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,25 +18,15 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import BadRequest, ConvexpyError, Forbidden, PayloadTooLarge, RequestError
-from ..runtime.executor import Executor, Identity, NotFoundStyle, Outcome
+from ..errors import BadRequest, Forbidden, PayloadTooLarge, RequestError
+from ..runtime.calls import Deployment, decode_args_or_outcome, new_request_id
+from ..runtime.executor import Identity, NotFoundStyle, Outcome
 from ..runtime.functions import FunctionKind
 from ..runtime.paths import FunctionPath, parse_path
 from ..values import json as cjson
-from .auth import AdminKeys
 from .query_cache import QueryResponseCache
 
 MAX_BODY_BYTES = 16 * 1024 * 1024 + 2000
-
-
-@dataclass
-class Deployment:
-    """What the HTTP handlers need: the executor, the keys, and the deployment's settings."""
-
-    executor: Executor
-    keys: AdminKeys
-    instance_name: str
-    redact_logs: bool = False
 
 
 class JsonResponse:
@@ -133,12 +121,6 @@ def _format(request: Request, requested: Any, default: str | None = None) -> str
     return fmt
 
 
-def _decode_args(raw: Any) -> list[Any]:
-    """``args`` is an object (wrapped into a one-element list) or the legacy positional array."""
-    args = raw if isinstance(raw, list) else [raw]
-    return [cjson.from_json(item) for item in args]
-
-
 class UdfResponses:
     """Builds the ``UdfResponse`` JSON of an outcome."""
 
@@ -160,12 +142,6 @@ class UdfResponses:
         if outcome.log_lines and not redact:
             body["logLines"] = outcome.log_lines
         return body
-
-
-def new_request_id() -> str:
-    """A request id as the backend makes them: 16 lowercase hex characters (an id, not a secret,
-    so no system call for entropy on every request)."""
-    return f"{random.getrandbits(64):016x}"
 
 
 def _request_id(request: Request) -> str:
@@ -210,22 +186,21 @@ def build_routes(deployment: Deployment) -> list[Route]:
         fmt = _format(request, requested_format, default_format)
         function_path = path if isinstance(path, FunctionPath) else parse_path(path)
         identity = identity if identity is not None else identity_of(request)
-        cache_key = None
+        args, refused = decode_args_or_outcome(function_path, raw_args, too_nested=BadRequest)
+        if refused is not None:
+            return json_response(responses.body(refused, fmt, _request_id(request)))
         if expected is not FunctionKind.MUTATION and snapshot_ts is None:
             # Read-your-writes across replicas: every commit acknowledged before this request is in.
             await executor.db.include_acknowledged()
+        cache_key = None
         if expected is FunctionKind.QUERY and snapshot_ts is None:
+            # Arguments decoded first: their nesting is bounded, so encoding the key cannot fail.
             cache_key = (function_path, orjson.dumps(raw_args, option=orjson.OPT_SORT_KEYS), fmt, identity.admin)
             stored = query_cache.get(cache_key)
             if stored is not None:
                 return JsonResponse(stored)
         request_id = _request_id(request)
-        try:
-            args = _decode_args(raw_args)
-        except ConvexpyError as exc:
-            outcome = Outcome(False, error_message=f"Invalid arguments for {function_path}: {exc}\n")
-        else:
-            outcome = await executor.run(function_path, args, identity, expected=expected, style=style, snapshot_ts=snapshot_ts)
+        outcome = await executor.run(function_path, args, identity, expected=expected, style=style, snapshot_ts=snapshot_ts)
         response = json_response(responses.body(outcome, fmt, request_id))
         if cache_key is not None:
             query_cache.put(cache_key, outcome, response.body)
@@ -303,11 +278,8 @@ def build_routes(deployment: Deployment) -> list[Route]:
         results = []
         for entry, path in zip(queries, paths):
             fmt = _format(request, _field(entry, "format", False))
-            try:
-                args = _decode_args(_field(entry, "args"))
-            except ConvexpyError as exc:
-                outcome = Outcome(False, error_message=f"Invalid arguments for {path}: {exc}\n")
-            else:
+            args, outcome = decode_args_or_outcome(path, _field(entry, "args"), too_nested=BadRequest)
+            if outcome is None:
                 outcome = await executor.run(path, args, identity, expected=FunctionKind.QUERY, snapshot_ts=snapshot_ts)
             results.append(responses.body(outcome, fmt, _request_id(request)))
         return json_response({"results": results})
@@ -344,9 +316,6 @@ def build_routes(deployment: Deployment) -> list[Route]:
     async def root(request: Request) -> Response:
         return PlainTextResponse("This Convex deployment is running. See https://docs.convex.dev/.")
 
-    async def echo(request: Request) -> Response:
-        return Response(await request.body(), media_type=request.headers.get("content-type"))
-
     return [
         # The function routes come first: Starlette tries routes in order, and these are the hot ones.
         Route("/api/query", function_endpoint(FunctionKind.QUERY), methods=["GET", "POST"]),
@@ -358,7 +327,6 @@ def build_routes(deployment: Deployment) -> list[Route]:
         Route("/version", version),
         Route("/instance_version", version),
         Route("/instance_name", instance_name),
-        Route("/echo", echo, methods=["POST"]),
         Route("/api/function", function_any, methods=["POST"]),
         Route("/api/run/{identifier:path}", run_by_url, methods=["POST"]),
         Route("/api/query_ts", query_ts, methods=["POST"]),

@@ -14,14 +14,14 @@ import asyncpg
 import uvicorn
 
 from ..database import Database
+from ..runtime.auth import AdminKeys, load_instance_secret
+from ..runtime.calls import Deployment
 from ..runtime.executor import Executor
 from ..runtime.loader import load_functions
 from ..settings import Settings
 from ..storage.embedded import EmbeddedPostgres
 from .app import create_api_app, create_site_app
-from .auth import AdminKeys, load_instance_secret
-from .http_api import Deployment
-from .transport import CoalescingHttpToolsProtocol
+from .transport import AbortableWebSocketProtocol, http_protocol
 
 logger = logging.getLogger("convexpy")
 
@@ -77,16 +77,18 @@ async def prepare_database(settings: Settings, stack: AsyncExitStack) -> str:
 
 
 def _servers(settings: Settings, deployment: Deployment) -> list[uvicorn.Server]:
+    # Both ports: a request must arrive within http_timeout_s, an idle keep-alive connection is
+    # closed after http_idle_s, and past max_connections new requests are answered 503.
+    limits = {
+        "timeout_keep_alive": settings.http_idle_s, "limit_concurrency": settings.max_connections,
+        "http": http_protocol(settings.http_timeout_s), "log_level": settings.log_level, "access_log": False,
+        "lifespan": "off", "proxy_headers": False,  # the client address is never used
+    }
     api = uvicorn.Config(
-        create_api_app(deployment), host=settings.host, port=settings.port, log_level=settings.log_level,
-        access_log=False, lifespan="off", ws="websockets-sansio", ws_max_size=32 * 1024 * 1024,
-        ws_ping_interval=5.0, ws_ping_timeout=120.0, proxy_headers=False,  # the client address is never used
-        http=CoalescingHttpToolsProtocol,
+        create_api_app(deployment), host=settings.host, port=settings.port,
+        ws=AbortableWebSocketProtocol, ws_max_size=32 * 1024 * 1024, ws_ping_interval=5.0, ws_ping_timeout=120.0, **limits,
     )
-    site = uvicorn.Config(
-        create_site_app(deployment), host=settings.host, port=settings.site_port, log_level=settings.log_level,
-        access_log=False, lifespan="off",
-    )
+    site = uvicorn.Config(create_site_app(deployment), host=settings.host, port=settings.site_port, **limits)
     servers = [uvicorn.Server(api), uvicorn.Server(site)]
     for server in servers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -118,7 +120,10 @@ async def run_replica(
         database = await Database.open(dsn, settings=settings)
         stack.push_async_callback(database.close)
         await database.apply_schema(registry.schema)
-        deployment = Deployment(Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs)
+        deployment = Deployment(
+            Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs,
+            session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,
+        )
         servers = _servers(settings, deployment)
 
         stop = asyncio.Event()

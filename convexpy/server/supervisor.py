@@ -26,10 +26,10 @@ import urllib.request
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.loader import load_functions
 from ..settings import Settings
 from . import eventloop
-from .auth import AdminKeys, load_instance_secret
 from .serve import announce, prepare_database, run_replica
 
 logger = logging.getLogger("convexpy")

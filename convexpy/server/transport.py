@@ -18,6 +18,7 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
 class CoalescingTransport:
@@ -81,7 +82,70 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol on a :class:`CoalescingTransport` (``uvicorn.Config(http=...)``)."""
+    """uvicorn's httptools protocol on a :class:`CoalescingTransport` (``uvicorn.Config(http=...)``),
+    with a deadline for each request to arrive.
+
+    A connection must deliver a whole request (headers and body) within
+    ``request_timeout_s`` of opening or of the request's first byte; otherwise it
+    is closed. Without it a client that opens sockets and sends nothing, or sends
+    its headers a byte at a time, holds file descriptors forever. Idle keep-alive
+    connections are closed by uvicorn's own ``timeout_keep_alive``.
+    """
+
+    request_timeout_s = 30.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._request_deadline: asyncio.TimerHandle | None = None
+        self._arm_request_deadline()
+
+    def _arm_request_deadline(self) -> None:
+        self._cancel_request_deadline()
+        self._request_deadline = self.loop.call_later(self.request_timeout_s, self._request_too_slow)
+
+    def _cancel_request_deadline(self) -> None:
+        deadline = getattr(self, "_request_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+            self._request_deadline = None
+
+    def _request_too_slow(self) -> None:
+        self._request_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        if getattr(self, "_request_deadline", None) is None:
+            self._arm_request_deadline()
+        super().on_message_begin()
+
+    def on_message_complete(self) -> None:
+        self._cancel_request_deadline()
+        super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._cancel_request_deadline()
+        super().handle_websocket_upgrade()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_request_deadline()
+        super().connection_lost(exc)
+
+
+def http_protocol(request_timeout_s: float) -> type[CoalescingHttpToolsProtocol]:
+    """The protocol class for ``uvicorn.Config(http=...)`` with this request deadline."""
+    return type("HttpProtocol", (CoalescingHttpToolsProtocol,), {"request_timeout_s": request_timeout_s})
+
+
+class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, with ``scope["convexpy.abort"]`` to cut the connection at once.
+
+    A client that never reads cannot complete a close handshake, and a graceful close would wait
+    forever for its buffer to drain: the sync endpoint aborts such a connection instead.
+    """
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["convexpy.abort"] = self.transport.abort  # type: ignore[typeddict-unknown-key]

@@ -230,8 +230,9 @@ WITH clock AS (
     INSERT INTO cx_commits (ts, writes)
     SELECT * FROM UNNEST($10::bigint[], $11::bytea[]) WHERE EXISTS (SELECT FROM clock)
 ), sessions AS (
-    INSERT INTO cx_session_requests (session_id, request_id, ts, result, log_lines)
-    SELECT s, r, t, v, l::jsonb FROM UNNEST($12::text[], $13::bigint[], $14::bigint[], $15::bytea[], $16::text[]) AS u(s, r, t, v, l)
+    INSERT INTO cx_session_requests (session_id, request_id, ts, result, log_lines, identity)
+    SELECT s, r, t, v, l::jsonb, i FROM UNNEST($12::text[], $13::bigint[], $14::bigint[], $15::bytea[], $16::text[], $21::text[])
+        AS u(s, r, t, v, l, i)
     WHERE EXISTS (SELECT FROM clock)
 )
 SELECT pg_notify('""" + COMMIT_CHANNEL + """', $18) FROM clock
@@ -374,7 +375,7 @@ class Persistence:
         doc_table, doc_id, doc_ts, doc_value, doc_prev = [], [], [], [], []
         idx_id, idx_key, idx_ts, idx_doc = [], [], [], []
         log_ts, log_writes = [], []
-        ses_id, ses_request, ses_ts, ses_result, ses_logs = [], [], [], [], []
+        ses_id, ses_request, ses_ts, ses_result, ses_logs, ses_identity = [], [], [], [], [], []
         for commit_ts, request in commits:
             for doc in request.documents:
                 doc_table.append(doc.table_number)
@@ -396,6 +397,7 @@ class Persistence:
                 ses_ts.append(commit_ts)
                 ses_result.append(record.result)
                 ses_logs.append(orjson.dumps(record.log_lines).decode())
+                ses_identity.append(record.identity)
         last_ts = commits[-1][0]
         applied = await conn.fetch(
             _WRITE_COMMITS_SQL,
@@ -403,7 +405,7 @@ class Persistence:
             idx_id, idx_key, idx_ts, idx_doc,
             log_ts, log_writes,
             ses_id, ses_request, ses_ts, ses_result, ses_logs,
-            last_ts, str(last_ts), clock_ts, lease_pid,
+            last_ts, str(last_ts), clock_ts, lease_pid, ses_identity,
         )
         return bool(applied)
 
@@ -429,10 +431,12 @@ class Persistence:
         return bool(await self.pool.fetchval(
             "SELECT EXISTS (SELECT 1 FROM cx_commits WHERE ts = $1 AND writes = $2)", ts, pack_write_set(written)))
 
-    async def read_session_record(self, session_id: str, request_id: int) -> tuple[int, bytes, list[str]] | None:
-        """The stored outcome of a WebSocket mutation: ``(commit_ts, encoded result, log lines)``."""
+    async def read_session_record(self, session_id: str, request_id: int, identity: str) -> tuple[int, bytes, list[str]] | None:
+        """The stored outcome of a WebSocket mutation run by ``identity``: ``(commit_ts, encoded result,
+        log lines)``; None if there is none, or it belongs to another caller."""
         row = await self.pool.fetchrow(
-            "SELECT ts, result, log_lines FROM cx_session_requests WHERE session_id = $1 AND request_id = $2", session_id, request_id
+            "SELECT ts, result, log_lines FROM cx_session_requests WHERE session_id = $1 AND request_id = $2 AND identity = $3",
+            session_id, request_id, identity,
         )
         return None if row is None else (row["ts"], row["result"], orjson.loads(row["log_lines"]))
 

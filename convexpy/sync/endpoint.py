@@ -14,7 +14,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import ProtocolError
-from ..server.http_api import Deployment
+from ..runtime.calls import Deployment
 from .results import SharedResults
 from .session import CloseSocket, SyncSession
 from .subscriptions import SubscriptionManager
@@ -38,14 +38,24 @@ class SyncHub:
         session.start()
         sender = asyncio.create_task(_send_loop(websocket, session))
         receiver = asyncio.create_task(_receive_loop(websocket, session))
+        overflow = asyncio.create_task(session.overflowed.wait())
         try:
-            await asyncio.wait([sender, receiver], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([sender, receiver, overflow], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, receiver):
+            for task in (sender, receiver, overflow):
                 task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+            await asyncio.gather(sender, receiver, overflow, return_exceptions=True)
             await session.stop()
             self.sessions.discard(session)
+        if session.overflowed.is_set():
+            # The client reads nothing, so a close handshake would never finish: cut the connection.
+            _abort(websocket)
+
+
+def _abort(websocket: WebSocket) -> None:
+    abort = websocket.scope.get("convexpy.abort")  # set by server.transport.AbortableWebSocketProtocol
+    if abort is not None:
+        abort()
 
 
 async def _receive_loop(websocket: WebSocket, session: SyncSession) -> None:
@@ -78,7 +88,7 @@ async def _send_loop(websocket: WebSocket, session: SyncSession) -> None:
             if isinstance(message, CloseSocket):
                 await websocket.close(message.code, message.reason[:123])
                 return
-            await websocket.send_text(orjson.dumps(message).decode())
+            await websocket.send_text(message.final_text())
             session.sent(message)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         return

@@ -14,11 +14,11 @@ from typing import Any
 
 import orjson
 
-from ..errors import BadRequest
+from ..errors import BadRequest, DuplicateSessionRequest
 from ..metrics import METRICS
+from ..runtime.calls import decode_args_or_outcome
 from ..runtime.executor import Executor, Identity, Outcome
 from ..runtime.functions import FunctionKind
-from ..values import json as cjson
 
 Key = tuple[str, bytes, "str | None", int, bool]
 
@@ -32,7 +32,10 @@ class SharedResults:
     async def run(self, path: str, args: list[Any], identity: Identity, journal: str | None, ts: int) -> Outcome:
         """Run query ``path`` with encoded-JSON ``args`` at ``ts``, sharing identity-free results."""
         # Admins may see internal functions, so what a path resolves to depends on the admin bit.
-        key = (path, orjson.dumps(args, option=orjson.OPT_SORT_KEYS), journal, ts, identity.admin)
+        try:
+            key = (path, orjson.dumps(args, option=orjson.OPT_SORT_KEYS), journal, ts, identity.admin)
+        except TypeError:  # nested past what orjson encodes: decoding refuses it, nothing to share
+            return await self._run(path, args, identity, journal, ts)
         if ts > self._newest_ts:
             self._newest_ts = ts
             self._entries = {k: f for k, f in self._entries.items() if k[3] >= ts}
@@ -68,11 +71,12 @@ async def run_encoded(executor: Executor, path: str, args: list[Any], identity: 
     Undecodable arguments and malformed paths are failed outcomes here (the
     client sees them as the function's error), not protocol errors.
     """
-    try:
-        decoded = [cjson.from_json(item) for item in args]
-    except ValueError as error:
-        return Outcome(False, error_message=f"Invalid arguments for {path}: {error}\n", uses_identity=False)
+    decoded, refused = decode_args_or_outcome(path, args)
+    if refused is not None:
+        return refused
     try:
         return await executor.run(path, decoded, identity, expected=kind, **extra)
+    except DuplicateSessionRequest:
+        raise  # the session answers it from the stored outcome
     except BadRequest as error:
         return Outcome(False, error_message=error.message + "\n", uses_identity=False)

@@ -15,6 +15,10 @@ sent just before it, so both the JS client (waits for ``endVersion.ts >= ts``)
 and the Rust client (releases on the next Transition) see their write.
 Backpressure: while two Transitions are unsent the loop computes no new one;
 triggers merge, so a slow client gets the latest state, not every state.
+Messages are encoded when queued and counted in bytes: a client that sends
+requests but never reads their answers is disconnected once its unsent
+messages pass ``Deployment.session_outbox_bytes``, instead of growing the
+server without bound.
 """
 
 from __future__ import annotations
@@ -29,12 +33,12 @@ from typing import Any
 import orjson
 
 from ..database.readset import ReadSet
-from ..errors import BadRequest, ProtocolError, RequestError, Unauthenticated
+from ..errors import BadRequest, DuplicateSessionRequest, ProtocolError, RequestError, Unauthenticated
 from ..metrics import METRICS
+from ..runtime.auth import user_identity
+from ..runtime.calls import Deployment, new_request_id
 from ..runtime.executor import ANONYMOUS, Identity, Outcome
 from ..runtime.functions import FunctionKind
-from ..server.auth import user_identity
-from ..server.http_api import Deployment, new_request_id
 from ..values import json as cjson
 from .protocol import StateVersion, decode_ts, encode_ts, require
 from .results import SharedResults, run_encoded
@@ -63,6 +67,25 @@ class LiveQuery:
 class CloseSocket:
     code: int
     reason: str
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """A message encoded when it was queued (its size counts against the session's outbox)."""
+
+    kind: str
+    text: str
+
+    def final_text(self) -> str:
+        """The text to send; a Transition gets its ``serverTs`` as it leaves."""
+        if self.kind == "Transition":
+            return self.text[:-1] + f',"serverTs":{time.time_ns()}}}'
+        return self.text
+
+
+PING = Outgoing("Ping", '{"type":"Ping"}')
+MAX_ERROR_CHARS = 64 * 1024
+"""Error messages sent to a client are cut to this, as on HTTP."""
 
 
 @dataclass
@@ -120,7 +143,10 @@ class SyncSession:
         self._update_needed = asyncio.Event()
         self._mutations: asyncio.Queue[_Mutation] = asyncio.Queue()
         self._actions: set[asyncio.Task] = set()
-        self.outbox: asyncio.Queue[dict[str, Any] | CloseSocket] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Outgoing | CloseSocket] = asyncio.Queue()
+        self._outbox_bytes = 0
+        self.overflowed = asyncio.Event()
+        """Set when the client left too much unread: the endpoint drops the connection."""
         self._unsent_transitions = 0
         self._drained = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -159,10 +185,21 @@ class SyncSession:
     def close(self, code: int, reason: str) -> None:
         self.outbox.put_nowait(CloseSocket(code, reason))
 
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` for the socket, encoded now; drop the client if it reads too little."""
+        item = Outgoing(message["type"], orjson.dumps(message).decode())
+        self._outbox_bytes += len(item.text)
+        if self._outbox_bytes > self.deployment.session_outbox_bytes:
+            if not self.overflowed.is_set():
+                logger.info("dropping a sync client that left %d bytes unread", self._outbox_bytes)
+                self.overflowed.set()
+            return
+        self.outbox.put_nowait(item)
+
     def fail(self, error: ProtocolError) -> None:
         """Answer a protocol violation: FatalError first if the client should stop, then close."""
         if error.fatal:
-            self.outbox.put_nowait({"type": "FatalError", "error": error.message})
+            self.send({"type": "FatalError", "error": error.message[:MAX_ERROR_CHARS]})
             self.close(1000, "BadRequest")
         else:
             self.close(error.close_code, error.reason)
@@ -211,6 +248,9 @@ class SyncSession:
             raise ProtocolError(f"Base version {base} passed up doesn't match the current version {self.received_query_set}", fatal=True)
         if new <= base:
             raise ProtocolError(f"New query set version {new} is not above the base version {base}")
+        limit = self.deployment.session_max_queries
+        if len(modifications) > 2 * limit:  # refused before any of it is looked at
+            raise ProtocolError(f"Too many query modifications in one message ({len(modifications)}; at most {2 * limit})", fatal=True)
         for modification in modifications:
             if not isinstance(modification, dict):
                 raise ProtocolError("Received Invalid JSON on websocket: query modification must be an object", fatal=True)
@@ -221,6 +261,8 @@ class SyncSession:
                     raise ProtocolError("Received Invalid JSON on websocket: `args` of Add must be an array", fatal=True)
                 if query_id in self._known_ids:
                     raise ProtocolError(f"Duplicate query ID: {query_id}")
+                if len(self._known_ids) >= limit:
+                    raise ProtocolError(f"Too many queries in one session (limit: {limit}); remove some before adding more", fatal=True)
                 self._known_ids.add(query_id)
             elif modification.get("type") == "Remove":
                 if query_id not in self._known_ids:
@@ -254,7 +296,7 @@ class SyncSession:
             else:
                 raise ProtocolError(f"Received Invalid JSON on websocket: unknown tokenType {token_type!r}", fatal=True)
         except (Unauthenticated, BadRequest) as error:
-            self.outbox.put_nowait(
+            self.send(
                 {"type": "AuthError", "error": error.message, "baseVersion": self.version.identity, "authUpdateAttempted": True}
             )
             self.close(1000, "AuthError")
@@ -297,7 +339,7 @@ class SyncSession:
             message["result"] = cjson.to_json(outcome.value)
         else:
             text = f"[Request ID: {request_id_text}] Server Error"
-            message["result"] = text if redact else text + "\n" + outcome.error_message
+            message["result"] = text if redact else (text + "\n" + outcome.error_message)[:MAX_ERROR_CHARS]
             if outcome.has_error_data:
                 message["errorData"] = cjson.to_json(outcome.error_data)
         message["logLines"] = [] if redact else outcome.log_lines
@@ -308,23 +350,44 @@ class SyncSession:
             request = await self._mutations.get()
             stored = None
             if self.session_id is not None and self._resumed:
-                stored = await self.db.persistence.read_session_record(self.session_id, request.request_id)
-            if stored is not None:
-                ts, result, log_lines = stored
-                message = {"type": "MutationResponse", "requestId": request.request_id, "success": True,
-                           "result": orjson.loads(result), "ts": encode_ts(ts), "logLines": log_lines}
-                self._pending_responses.append(_PendingResponse(ts, message))
-            else:
+                stored = await self._stored_outcome(request)
+            if stored is None:
                 session = (self.session_id, request.request_id) if self.session_id is not None else None
-                outcome = await self._call(request.path, request.args, request.identity, FunctionKind.MUTATION, session=session)
+                try:
+                    outcome = await self._call(request.path, request.args, request.identity, FunctionKind.MUTATION, session=session)
+                except DuplicateSessionRequest as duplicate:
+                    # Another socket of this session ran it first: its stored outcome is the answer.
+                    stored = await self._stored_outcome(request)
+                    if stored is None:
+                        outcome = Outcome(False, error_message=duplicate.message + "\n", uses_identity=False)
+            if stored is None:
                 message = self._response("MutationResponse", request.request_id, outcome, new_request_id())
                 message["ts"] = encode_ts(outcome.ts) if outcome.success and outcome.ts is not None else None
                 self._pending_responses.append(_PendingResponse(outcome.ts if outcome.success else None, message))
+            else:
+                self._pending_responses.append(stored)
             self.schedule_update()
+
+    async def _stored_outcome(self, request: _Mutation) -> _PendingResponse | None:
+        """The response of a mutation this caller already ran in this session, if it is stored.
+
+        Only the identity that ran it gets it back (a socket that merely knows the session id gets
+        nothing), and only once this replica has applied its commit, so the Transition that
+        releases it can cover its ts.
+        """
+        assert self.session_id is not None
+        stored = await self.db.persistence.read_session_record(self.session_id, request.request_id, request.identity.key())
+        if stored is None:
+            return None
+        ts, result, log_lines = stored
+        await self.db.wait_for_ts(ts)
+        message = {"type": "MutationResponse", "requestId": request.request_id, "success": True,
+                   "result": orjson.loads(result), "ts": encode_ts(ts), "logLines": log_lines}
+        return _PendingResponse(ts, message)
 
     async def _run_action(self, request_id: int, path: str, args: list[Any], identity: Identity) -> None:
         outcome = await self._call(path, args, identity, FunctionKind.ACTION)
-        self.outbox.put_nowait(self._response("ActionResponse", request_id, outcome, new_request_id()))
+        self.send(self._response("ActionResponse", request_id, outcome, new_request_id()))
         self.schedule_update()
 
     # --- transitions -------------------------------------------------------------------
@@ -402,7 +465,7 @@ class SyncSession:
         if not out and not ready and not versions_moved:
             return  # nothing the client needs: its results were re-checked and are unchanged
         for response in ready:
-            self.outbox.put_nowait(response.message)
+            self.send(response.message)
         transition = {
             "type": "Transition",
             "startVersion": self.version.to_json(),
@@ -413,7 +476,7 @@ class SyncSession:
         self.version = new_version
         METRICS.sync_transitions_total += 1
         self._unsent_transitions += 1
-        self.outbox.put_nowait(transition)
+        self.send(transition)
 
     async def _rerun(self, stale: list[LiveQuery], identity: Identity, snapshot_ts: int) -> list[tuple[LiveQuery, Outcome]]:
         """Run the stale queries at ``snapshot_ts``, at most QUERY_CONCURRENCY at once.
@@ -441,7 +504,7 @@ class SyncSession:
                     "logLines": logs, "journal": outcome.journal}
         text = f"[Request ID: {new_request_id()}] Server Error"
         modification = {"type": "QueryFailed", "queryId": query.query_id,
-                        "errorMessage": text if redact else text + "\n" + outcome.error_message,
+                        "errorMessage": text if redact else (text + "\n" + outcome.error_message)[:MAX_ERROR_CHARS],
                         "logLines": logs, "journal": outcome.journal}
         if outcome.has_error_data:
             modification["errorData"] = cjson.to_json(outcome.error_data)
@@ -449,17 +512,17 @@ class SyncSession:
 
     # --- sending -----------------------------------------------------------------------
 
-    async def next_outgoing(self) -> dict[str, Any] | CloseSocket:
+    async def next_outgoing(self) -> Outgoing | CloseSocket:
         """The next message for the socket; a Ping after 15 s without one."""
         try:
-            message = await asyncio.wait_for(self.outbox.get(), HEARTBEAT_S)
+            return await asyncio.wait_for(self.outbox.get(), HEARTBEAT_S)
         except asyncio.TimeoutError:
-            return {"type": "Ping"}
-        if isinstance(message, dict) and message.get("type") == "Transition":
-            message["serverTs"] = time.time_ns()
-        return message
+            return PING
 
-    def sent(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "Transition":
+    def sent(self, message: Outgoing) -> None:
+        if message is PING:
+            return
+        self._outbox_bytes -= len(message.text)
+        if message.kind == "Transition":
             self._unsent_transitions -= 1
             self._drained.set()

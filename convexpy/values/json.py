@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 import orjson
 
-from ..errors import InvalidValueError
-from .model import Int64, check_field_name, is_special_float
+from ..errors import InvalidValueError, ValueTooNested
+from .model import MAX_VALUE_NESTING, Int64, check_field_name, is_special_float
 
 ENCODED = "convex_encoded_json"
 CLEAN = "json"
@@ -53,16 +53,22 @@ def _b64(text: Any, what: str) -> bytes:
         raise InvalidValueError(f"{what} is not valid base64: {exc}") from None
 
 
-def from_json(value: Any) -> Any:
-    """Decode a parsed encoded-JSON value into a Python Convex value."""
+def from_json(value: Any, depth: int = 0) -> Any:
+    """Decode a parsed encoded-JSON value into a Python Convex value.
+
+    Nesting is checked on the way down (containers at depth 64 and beyond are refused, as Convex
+    refuses values nested more than 64 levels), so hostile input costs no deep recursion.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, float):
         return value
     if isinstance(value, int):
         return float(value)
+    if isinstance(value, (list, dict)) and depth >= MAX_VALUE_NESTING:
+        raise ValueTooNested(f"Value is too nested (nested {depth + 1} levels deep > maximum nesting {MAX_VALUE_NESTING})")
     if isinstance(value, list):
-        return [from_json(item) for item in value]
+        return [from_json(item, depth + 1) for item in value]
     if isinstance(value, dict):
         if len(value) == 1:
             (key, inner), = value.items()
@@ -84,7 +90,7 @@ def from_json(value: Any) -> Any:
         out = {}
         for key, item in value.items():
             check_field_name(key)
-            out[key] = from_json(item)
+            out[key] = from_json(item, depth + 1)
         return out
     raise InvalidValueError(f"Unexpected JSON value {value!r}")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, ValueTooNested
 
 MIN_INT64 = -(2**63)
 MAX_INT64 = 2**63 - 1
@@ -111,13 +111,14 @@ def normalize_sized(value: Any, depth: int = 0) -> tuple[Any, int]:
     Exact-type checks for the common JSON-like types come first: a page of
     documents is hundreds of thousands of calls.
     """
-    if depth > MAX_VALUE_NESTING:
-        raise InvalidValueError(f"Value is too nested (nested {depth} levels deep > maximum nesting {MAX_VALUE_NESTING})")
     kind = type(value)
     if kind is str:
         return value, 2 + (len(value) if value.isascii() else len(value.encode("utf-8")))
     if kind is float:
         return value, 9
+    if depth >= MAX_VALUE_NESTING and isinstance(value, (dict, list, tuple)):
+        # A container here is the 65th level: one more than Convex allows.
+        raise ValueTooNested(f"Value is too nested (nested {depth + 1} levels deep > maximum nesting {MAX_VALUE_NESTING})")
     if kind is dict:
         if len(value) > MAX_OBJECT_FIELDS:
             raise InvalidValueError(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")

@@ -31,20 +31,49 @@ def _context(path: str) -> str:
     return f"Path: {path}" if path else ""
 
 
-def render(value: Any) -> str:
-    """Render a value the way validation messages show it."""
-    scalar = js_scalar(value)
-    if scalar is not None:
-        return scalar
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bytes):
-        return f"b{value.hex()!r}"
-    if isinstance(value, list):
-        return "[" + ", ".join(render(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {render(item)}" for key, item in value.items()) + "}"
-    return repr(value)
+RENDER_LIMIT = 1000
+"""Characters of a value shown in a message: a huge argument must not become a huge error."""
+
+
+def render(value: Any, limit: int = RENDER_LIMIT) -> str:
+    """Render a value the way validation messages show it, cut after about ``limit`` characters."""
+    parts: list[str] = []
+    budget = [limit]
+
+    def emit(text: str) -> bool:
+        parts.append(text)
+        budget[0] -= len(text)
+        return budget[0] >= 0
+
+    def walk(item: Any) -> bool:
+        """False once the budget is spent (the caller stops)."""
+        scalar = js_scalar(item)
+        if scalar is not None:
+            return emit(scalar)
+        if isinstance(item, str):
+            return emit('"' + item[: budget[0]].replace("\\", "\\\\").replace('"', '\\"') + '"')
+        if isinstance(item, bytes):
+            return emit(f"b{item[: budget[0]].hex()!r}")
+        if isinstance(item, (list, dict)):
+            opening, closing = ("[", "]") if isinstance(item, list) else ("{", "}")
+            if not emit(opening):
+                return False
+            entries = item if isinstance(item, list) else item.items()
+            for position, entry in enumerate(entries):
+                if position and not emit(", "):
+                    return False
+                if isinstance(item, dict):
+                    key, entry = entry
+                    if not emit(f"{key}: "):
+                        return False
+                if not walk(entry):
+                    return False
+            return emit(closing)
+        return emit(repr(item)[: max(budget[0], 0)])
+
+    if walk(value):
+        return "".join(parts)
+    return "".join(parts)[:limit] + "..."
 
 
 class Validator:

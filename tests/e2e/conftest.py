@@ -8,6 +8,7 @@ do: the npm ``ConvexHttpClient`` (through ``tests/js/driver.mjs``), the PyPI
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import socket
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,18 @@ class RunningServer:
     site_url: str
     admin_key: str
     process: subprocess.Popen
+    output: collections.deque = field(default_factory=lambda: collections.deque(maxlen=5000))
+    """The server's latest output lines (stdout and stderr), kept while it runs."""
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers; the output pipe is closed either way."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
 
     def js(self, calls: list[dict]) -> list[dict]:
         """Run calls through the official npm ConvexHttpClient."""
@@ -85,11 +98,12 @@ def _start(
             admin_key = line.split("Admin key:")[1].strip()
             break
     assert admin_key, "server did not print its admin key"
-    # Keep draining the server's output so a chatty server never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
     url = f"http://127.0.0.1:{port}"
+    running = RunningServer(url, f"http://127.0.0.1:{site_port}", admin_key, process)
+    # Keep draining the server's output so a chatty server never blocks on a full pipe.
+    threading.Thread(target=lambda: [running.output.append(line) for line in process.stdout], daemon=True).start()
     httpx.get(url + "/version", timeout=10).raise_for_status()
-    return RunningServer(url, f"http://127.0.0.1:{site_port}", admin_key, process)
+    return running
 
 
 @pytest.fixture(scope="session")
@@ -102,13 +116,7 @@ async def server_database(pg_server_url: str):
 def server(server_database: str, tmp_path_factory: pytest.TempPathFactory):
     running = _start(server_database, tmp_path_factory.mktemp("server-data"), FUNCTIONS)
     yield running
-    running.process.terminate()
-    try:
-        running.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
-        running.process.wait()
-    running.process.stdout.close()
+    running.stop()
 
 
 @pytest.fixture(scope="session")

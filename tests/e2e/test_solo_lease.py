@@ -44,9 +44,7 @@ async def lone_database(pg_server_url):
 
 def stop(replica) -> None:
     replica.process.send_signal(signal.SIGCONT)
-    replica.process.terminate()
-    replica.process.wait(timeout=15)
-    replica.process.stdout.close()
+    replica.stop()
 
 
 def test_a_lone_writer_skips_the_clock_and_hands_over_when_another_commits(lone_database, tmp_path):

@@ -204,3 +204,41 @@ def test_admin_results_are_not_shared_with_anonymous_clients(server):
     assert "Could not find public function for 'admin:secret'." in seen_by_anonymous["errorMessage"]
     admin.close()
     anonymous.close()
+
+
+def test_a_stored_mutation_outcome_is_only_replayed_to_its_own_caller(server):
+    session_id = str(uuid.uuid4())
+    admin = WireClient(server.url)
+    admin.session_id = session_id
+    admin.connect()
+    admin.send({"type": "Authenticate", "baseVersion": 0, "tokenType": "Admin", "value": server.admin_key})
+    admin.mutation("errors:insertItem", {"doc": {"tag": channel(), "rank": 1}}, request_id=0)
+    original = admin.recv_type("MutationResponse")
+    assert original["success"], original
+    admin.close()
+
+    stranger = WireClient(server.url)  # knows the session id, but is not the admin
+    stranger.session_id = session_id
+    stranger.connect(connectionCount=1, lastCloseReason="OnCloseInvoked")
+    stranger.mutation("errors:insertItem", {"doc": {"tag": channel(), "rank": 1}}, request_id=0)
+    replayed = stranger.recv_type("MutationResponse")
+    stranger.close()
+    assert replayed["success"] is False
+    assert original["result"] not in replayed["result"]
+    assert f"Mutation request 0 of session {session_id} was already applied" in replayed["result"]
+
+
+def test_too_many_queries_in_one_session_is_a_fatal_error(wire):
+    wire.connect()
+    wire.modify(*(wire.add(query_id, "messages:byRange", {"channel": "q"}) for query_id in range(1001)))
+    error = wire.recv_type("FatalError")
+    assert error["error"] == "Too many queries in one session (limit: 1000); remove some before adding more"
+
+
+def test_socket_error_messages_are_cut_to_64_kib(wire):
+    wire.connect()
+    wire.mutation("errors:throwLong", {"length": 500_000})
+    response = wire.recv_type("MutationResponse")
+    assert response["success"] is False
+    assert response["result"].startswith("[Request ID: ")
+    assert 60 * 1024 < len(response["result"]) <= 64 * 1024

@@ -17,3 +17,8 @@ async def failsWithData(ctx, args):
         await ctx.run_mutation("errors:convexError", {"data": {"why": "nested"}})
     except ConvexError as error:
         raise ConvexError({"caught": error.data}) from None
+
+
+@action(args={"value": v.any()})
+async def echo(ctx, args):
+    return args["value"]

@@ -53,3 +53,8 @@ async def insertPair(ctx, args):
 async def tagsPage(ctx, args):
     result = await ctx.db.query("items").paginate({"numItems": 4000, "cursor": args["cursor"]})
     return {**result, "page": [item["tag"] for item in result["page"]]}
+
+
+@mutation(args={"length": v.number()})
+async def throwLong(ctx, args):
+    raise ValueError("x" * int(args["length"]))

@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from ..errors import BadAdminKey, BadRequest, RequestError
-from ..runtime.executor import ANONYMOUS, Identity
+from .executor import ANONYMOUS, Identity
 
 SECRET_FILE = "instance_secret"
 
