@@ -37,10 +37,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
-from ..errors import CommitRefused, ConflictError, DuplicateSessionRequest, Overloaded, RequestError
+from ..errors import CommitRefused, ConflictError, DatabaseUnavailable, DuplicateSessionRequest, Overloaded, RequestError
 from ..metrics import METRICS
 from ..services import BackgroundService
-from ..storage.postgres import DocumentWrite, IndexWrite, Persistence
+from ..storage.postgres import CONNECTION_ERRORS, DocumentWrite, IndexWrite, Persistence
 from .freshness import STEP_DOWN_WAIT_S, LeaseHolderStuck, SoloLease, evict_holder, take_shared_lease
 from .readset import ReadSet, SortedKeys
 from .writelog import WriteLog
@@ -142,29 +142,28 @@ class Committer(BackgroundService):
         commit, so it cannot conflict. Every replica's commits wait for it, so
         it is only for the final retry.
         """
-        async with self._gate:
-            async with self.persistence.pool.acquire() as conn:
-                transaction, clock_ts = await self._lock_clock(conn)
-                finished = False
-                try:
+        async with self._gate, self._connection() as conn:
+            transaction, clock_ts = await self._lock_clock(conn)
+            finished = False
+            try:
 
-                    async def commit_now(request: CommitRequest) -> int:
-                        nonlocal finished
-                        request.future = asyncio.get_running_loop().create_future()
-                        finished = True
-                        rejected: list[CommitRequest] = []
-                        try:
-                            await self._commit_locked(conn, transaction, [request], clock_ts, rejected)
-                        except _Refused as refused:
-                            raise _refusal(request, refused.cause) from None
-                        finally:
-                            self._reject(rejected)
-                        return await request.future
+                async def commit_now(request: CommitRequest) -> int:
+                    nonlocal finished
+                    request.future = asyncio.get_running_loop().create_future()
+                    finished = True
+                    rejected: list[CommitRequest] = []
+                    try:
+                        await self._commit_locked(conn, transaction, [request], clock_ts, rejected)
+                    except _Refused as refused:
+                        raise _refusal(request, refused.cause) from None
+                    finally:
+                        self._reject(rejected)
+                    return await request.future
 
-                    yield commit_now
-                finally:
-                    if not finished and not conn.is_closed():
-                        await transaction.rollback()
+                yield commit_now
+            finally:
+                if not finished and not conn.is_closed():
+                    await transaction.rollback()
 
     async def run(self) -> None:
         while True:
@@ -230,6 +229,8 @@ class Committer(BackgroundService):
             # with 2 and 4 replicas, 20-30% more commits/s than a second compare-and-set).
             batch = [request for _, request in accepted]
             await self._commit_pessimistically(batch, rejected)
+        except DatabaseUnavailable as exc:
+            self._settle(batch, exc)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             logger.warning("commit batch failed before writing: %s: %s", type(exc).__name__, exc)
             self._fail(batch, exc, outcome_known=True)
@@ -254,7 +255,11 @@ class Committer(BackgroundService):
                 return True  # the connection failed after the commit; the pool replaces it
             if not _connection_lost(exc):
                 raise _Refused([request for _, request in accepted], exc) from exc
-            # Failing to connect, or mid-statement: only PostgreSQL knows whether it committed.
+            if server_pid is None:  # no connection to be had: nothing was sent
+                logger.warning("commit batch failed: no connection to PostgreSQL (%s: %s)", type(exc).__name__, exc)
+                self._fail([request for _, request in accepted], exc, outcome_known=True)
+                return None
+            # Mid-statement: only PostgreSQL knows whether it committed.
             logger.warning("commit batch failed: %s: %s", type(exc).__name__, exc)
             landed = await self._landed(accepted, server_pid if _connection_lost(exc) else None)
             if landed is not True:
@@ -264,8 +269,20 @@ class Committer(BackgroundService):
             return True
         return applied
 
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; failing to get one is :class:`DatabaseUnavailable` (nothing was sent)."""
+        try:
+            connection = await self.persistence.pool.acquire()
+        except CONNECTION_ERRORS as exc:
+            raise DatabaseUnavailable(f"Could not reach PostgreSQL ({type(exc).__name__}). Nothing was applied; try again.") from exc
+        try:
+            yield connection
+        finally:
+            await self.persistence.pool.release(connection)
+
     async def _commit_pessimistically(self, batch: list[CommitRequest], rejected: list[CommitRequest]) -> None:
-        async with self.persistence.pool.acquire() as conn:
+        async with self._connection() as conn:
             transaction, clock_ts = await self._lock_clock(conn)
             await self._commit_locked(conn, transaction, batch, clock_ts, rejected)
 

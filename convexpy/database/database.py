@@ -35,6 +35,8 @@ from .writelog import WriteLog
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+UNAVAILABLE_RETRIES = 2
+"""Attempts again after PostgreSQL could not be reached (a cut connection comes back at once)."""
 
 
 class Database:
@@ -58,6 +60,8 @@ class Database:
         self.last_foreign_commit_monotonic: float | None = None
         """When a commit of another replica was last applied here (the solo lease waits for quiet)."""
         self.retention: RetentionJob | None = None
+        self.watched: list[BackgroundService] = []
+        """Services of upper layers whose death also needs a restart (the embedded PostgreSQL watchdog)."""
         self._table_locks: dict[str, asyncio.Lock] = {}
         self._advanced = asyncio.Event()
         """Set (and replaced) whenever ``latest_ts`` moves."""
@@ -108,7 +112,8 @@ class Database:
 
     @property
     def services(self) -> list[BackgroundService]:
-        return [service for service in (self.committer, self.follower, self.lease, self.retention) if service is not None]
+        own = [service for service in (self.committer, self.follower, self.lease, self.retention) if service is not None]
+        return own + self.watched
 
     def problems(self) -> list[str]:
         """What needs a restart of this replica (empty when healthy): a background service that died."""
@@ -373,6 +378,7 @@ class Database:
                         f"every replica's commits) ran longer than {deadline_s:g} s. Nothing was applied; try again."
                     ) from None
 
+        unavailable = 0
         for retry in range(self.settings.mutation_retries if max_retries is None else max_retries):
             try:
                 if retry == 0:
@@ -381,8 +387,11 @@ class Database:
                     return await attempt(self.committer.commit)
             except ConflictError:
                 continue  # the winner is already visible: conflicts are reported after it is applied
-            except DatabaseUnavailable:  # lost while reading: nothing was written
-                await asyncio.sleep(min(0.01 * 2**retry, 1.0))
+            except DatabaseUnavailable:  # nothing was written: a cut connection is retried, a dead server reported
+                unavailable += 1
+                if unavailable > UNAVAILABLE_RETRIES:
+                    raise
+                await asyncio.sleep(0.01 * 2**unavailable)
             except OutOfRetention:  # this replica's snapshot fell behind retention: read a fresh one
                 await self.refresh()
         async with self.committer.exclusive() as commit_now:

@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -22,8 +23,11 @@ from ..settings import Settings
 from ..storage.embedded import EmbeddedPostgres
 from .app import create_api_app, create_site_app
 from .transport import AbortableWebSocketProtocol, http_protocol
+from .watchdog import EmbeddedWatchdog
 
 logger = logging.getLogger("convexpy")
+SHUTDOWN_GRACE_S = 10.0
+"""On SIGTERM, requests still running after this are cut: a stop always completes."""
 
 
 def database_name(instance_name: str) -> str:
@@ -64,23 +68,31 @@ def announce(settings: Settings, keys: AdminKeys, functions: int) -> None:
     print(f"  Admin key: {keys.key}", flush=True)
 
 
-async def prepare_database(settings: Settings, stack: AsyncExitStack) -> str:
+@dataclass
+class PreparedDatabase:
+    dsn: str
+    embedded: EmbeddedPostgres | None
+    """The embedded cluster this process started (and watches), if no URL was given."""
+
+
+async def prepare_database(settings: Settings, stack: AsyncExitStack) -> PreparedDatabase:
     """The DSN to use: the configured server's instance database, or the embedded one's (started here)."""
     url = settings.database_url
+    embedded = None
     if url is None:
         embedded = EmbeddedPostgres(settings.data_dir)
         base = await asyncio.to_thread(embedded.start)
         stack.callback(embedded.stop)
         url = _embedded_url(base)
         logger.info("embedded PostgreSQL running in %s", embedded.pgdata)
-    return await ensure_database(url, settings.instance_name)
+    return PreparedDatabase(await ensure_database(url, settings.instance_name), embedded)
 
 
 def _servers(settings: Settings, deployment: Deployment) -> list[uvicorn.Server]:
     # Both ports: a request must arrive within http_timeout_s, an idle keep-alive connection is
     # closed after http_idle_s, and past max_connections new requests are answered 503.
     limits = {
-        "timeout_keep_alive": settings.http_idle_s, "limit_concurrency": settings.max_connections,
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_S, "timeout_keep_alive": settings.http_idle_s, "limit_concurrency": settings.max_connections,
         "http": http_protocol(settings.http_timeout_s), "log_level": settings.log_level, "access_log": False,
         "lifespan": "off", "proxy_headers": False,  # the client address is never used
     }
@@ -110,15 +122,21 @@ def tune_garbage_collector() -> None:
 
 
 async def run_replica(
-    settings: Settings, dsn: str, *, sockets: tuple[socket.socket, socket.socket] | None = None, quiet: bool = False
+    settings: Settings, dsn: str, *, sockets: tuple[socket.socket, socket.socket] | None = None, quiet: bool = False,
+    embedded: EmbeddedPostgres | None = None,
 ) -> None:
     """Serve one replica on ``dsn`` until SIGINT/SIGTERM: on its own ports, or on ``sockets``
-    (API, site) inherited from a supervisor."""
+    (API, site) inherited from a supervisor. ``embedded``: the cluster this process owns and watches."""
     keys = AdminKeys(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret))
     registry = load_functions(settings.functions)
     async with AsyncExitStack() as stack:
         database = await Database.open(dsn, settings=settings)
         stack.push_async_callback(database.close)
+        if embedded is not None:
+            watchdog = EmbeddedWatchdog(embedded)
+            database.watched.append(watchdog)
+            watchdog.start()
+            stack.push_async_callback(watchdog.stop)
         await database.apply_schema(registry.schema)
         deployment = Deployment(
             Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs,
@@ -155,5 +173,5 @@ async def serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     load_instance_secret(settings.data_dir, settings.instance_secret)
     async with AsyncExitStack() as stack:
-        dsn = await prepare_database(settings, stack)
-        await run_replica(settings, dsn)
+        prepared = await prepare_database(settings, stack)
+        await run_replica(settings, prepared.dsn, embedded=prepared.embedded)

@@ -30,7 +30,7 @@ from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.loader import load_functions
 from ..settings import Settings
 from . import eventloop
-from .serve import announce, prepare_database, run_replica
+from .serve import PreparedDatabase, announce, prepare_database, run_replica
 
 logger = logging.getLogger("convexpy")
 WORKER_ENV = "CONVEXPY_WORKER"
@@ -70,13 +70,14 @@ def supervise(settings: Settings) -> None:
     keys = AdminKeys(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret))
     functions = len(load_functions(settings.functions).functions)
 
-    async def prepare(stack: AsyncExitStack) -> str:
+    async def prepare(stack: AsyncExitStack) -> PreparedDatabase:
         return await prepare_database(settings, stack)
 
     loop = asyncio.new_event_loop()
     stack = AsyncExitStack()
     try:
-        dsn = loop.run_until_complete(prepare(stack))
+        prepared = loop.run_until_complete(prepare(stack))
+        dsn = prepared.dsn
         api, site = _listen(settings.host, settings.port), _listen(settings.host, settings.site_port)
         payload = {
             "settings": {field.name: str(value) if isinstance(value, Path) else value
@@ -97,6 +98,11 @@ def supervise(settings: Settings) -> None:
         announce(settings, keys, functions)
         while not stopping:
             time.sleep(0.2)
+            if prepared.embedded is not None and not prepared.embedded.running():
+                try:
+                    prepared.embedded.ensure_running()  # the workers reconnect by themselves
+                except Exception as exc:  # noqa: BLE001 - tried again on the next turn
+                    logger.warning("could not start the embedded PostgreSQL again: %s", exc)
             for i, worker in enumerate(workers):
                 if worker.poll() is not None and not stopping:
                     logger.warning("worker %d exited with %s; restarting it", worker.pid, worker.returncode)
