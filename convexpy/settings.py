@@ -46,6 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("instance_name", "--instance-name", ("INSTANCE_NAME",), "convex-self-hosted", "Deployment name; the first part of the admin key."),
     Setting("instance_secret", "--instance-secret", ("INSTANCE_SECRET",), None, "Hex secret the admin key derives from. Unset: generated once and kept in the data folder."),
+    Setting("force_schema", "--force-schema", ("CONVEXPY_FORCE_SCHEMA",), False,
+            "Push this functions folder's schema even if the deployment had it before and replaced it (a deliberate rollback).", _bool),
     Setting("redact_logs", "--redact-logs-to-client", ("REDACT_LOGS_TO_CLIENT",), False, "Hide error details and log lines from clients, as production Convex does.", _bool),
     Setting("retention_s", "--retention-s", ("CONVEXPY_RETENTION_S",), 300.0,
             "Seconds of history kept: older document and index revisions are deleted, and reads at older snapshots refused.", float),
@@ -90,6 +92,7 @@ class Settings:
     database_url: str | None
     instance_name: str
     instance_secret: str | None
+    force_schema: bool
     redact_logs: bool
     retention_s: float
     cache_mb: float

@@ -46,7 +46,7 @@ async def call(app, body: bytes) -> bytes:
 async def main(dsn: str, requests: int) -> None:
     registry = load_functions(FUNCTIONS)
     db = await Database.open(dsn, follow=False)
-    await db.apply_schema(registry.schema)
+    await db.schemas.push(registry.schema)
     app = create_api_app(Deployment(Executor(registry, db, FUNCTIONS), AdminKeys("x", "y"), "x"))
     bodies = [orjson.dumps({"path": "bench:getBySid", "args": {"sid": f"s{n:07d}"}, "format": "convex_encoded_json"}) for n in range(1000)]
     for body in bodies:

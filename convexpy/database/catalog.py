@@ -48,6 +48,15 @@ class Table:
     number: int
     name: str
     indexes: dict[str, Index] = field(default_factory=dict)
+    """The indexes queries may use, by name."""
+    building: dict[int, Index] = field(default_factory=dict)
+    """Indexes being backfilled, by id: every write maintains them, no query reads them yet."""
+
+    def maintained(self) -> list[Index]:
+        """Every index a write to this table must keep up to date."""
+        if not self.building:
+            return list(self.indexes.values())
+        return [*self.indexes.values(), *self.building.values()]
 
     @property
     def by_id(self) -> Index:
@@ -75,20 +84,29 @@ class Catalog:
             self.by_number[number] = table
         return table
 
-    def add_index(self, index_id: int, table_number: int, name: str, fields: list[str]) -> Index:
+    def add_index(self, index_id: int, table_number: int, name: str, fields: list[str], *, ready: bool = True) -> Index:
         table = self.by_number[table_number]
         full_fields = tuple(fields)
         if name not in (BY_ID, BY_CREATION_TIME):
             full_fields = full_fields + ("_creationTime",)
         index = Index(index_id, table_number, name, full_fields)
-        table.indexes[name] = index
+        if ready:
+            table.indexes[name] = index
+            table.building.pop(index_id, None)
+        else:
+            table.building[index_id] = index
         self.indexes[index_id] = index
         return index
 
-    def remove_index(self, table_number: int, name: str) -> None:
-        removed = self.by_number[table_number].indexes.pop(name, None)
-        if removed is not None:
-            self.indexes.pop(removed.id, None)
+    def replace_indexes(self, rows: list[tuple[int, int, str, list[str], bool]]) -> None:
+        """Make the indexes exactly ``rows`` (id, table number, name, fields, ready): the catalog as
+        stored after a deployment change, dropped indexes gone."""
+        for table in self.by_number.values():
+            table.indexes = {}
+            table.building = {}
+        self.indexes = {}
+        for index_id, table_number, name, fields, ready in rows:
+            self.add_index(index_id, table_number, name, fields, ready=ready)
 
     def table_name(self, number: int) -> str | None:
         table = self.by_number.get(number)

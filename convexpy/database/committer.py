@@ -40,7 +40,7 @@ import asyncpg
 from ..errors import CommitRefused, ConflictError, DatabaseUnavailable, DuplicateSessionRequest, Overloaded, RequestError
 from ..metrics import METRICS
 from ..services import BackgroundService
-from ..storage.postgres import CONNECTION_ERRORS, DocumentWrite, IndexWrite, Persistence
+from ..storage.postgres import CONNECTION_ERRORS, DeploymentChange, DocumentWrite, IndexWrite, Persistence
 from .freshness import STEP_DOWN_WAIT_S, LeaseHolderStuck, SoloLease, evict_holder, take_shared_lease
 from .readset import ReadSet, SortedKeys
 from .writelog import WriteLog
@@ -68,6 +68,8 @@ class CommitRequest:
     index_writes: list[IndexWrite]
     written: SortedKeys
     session_record: SessionRecord | None = None
+    deployment: DeploymentChange | None = None
+    """Set for a deployment change (schema, index states), written with the commit."""
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
 
 CommitListener = Callable[[int, "SortedKeys | None"], None]

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
 import time
 from typing import Any, Awaitable, Callable, TypeVar
 
 import orjson
 
-from ..errors import ConflictError, DatabaseUnavailable, OutOfRetention, Overloaded, SchemaError
+from ..errors import ConflictError, DatabaseUnavailable, OutOfRetention, Overloaded
 from ..schema import SchemaDefinition
 from ..services import BackgroundService
 from ..settings import Settings
-from ..storage.postgres import CommitLogGap, Persistence, iterate_index
-from ..values import json as cjson
+from ..storage.postgres import CommitLogGap, Persistence
 from .cache import IndexCache
 from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
 from .committer import CommitListener, CommitRequest, Committer, SessionRecord
+from .deployment import SchemaManager, is_deployment_change
 from .follower import Follower
 from .freshness import ClockBarrier, SoloLease
 from .readset import SortedKeys
@@ -46,6 +45,8 @@ class Database:
         self.persistence = persistence
         self.catalog = Catalog()
         self.schema: SchemaDefinition | None = None
+        """The deployment's schema (as stored: see ``deployment.py``), checked on every write."""
+        self.schemas = SchemaManager(self)
         self.latest_ts = clock_ts
         self.write_log = WriteLog(clock_ts)
         self.committer = Committer(
@@ -79,7 +80,7 @@ class Database:
         settings = dataclasses.replace(settings or Settings.defaults(), **overrides)
         persistence = await Persistence.connect(dsn, max_size=settings.pool_size)
         database = cls(persistence, await persistence.read_clock(), settings)
-        await database.reload_catalog()
+        await database.schemas.load()
         database.committer.start()
         if follow:
             database.follower = Follower(database, dsn, poll_interval_s=settings.follower_poll_s)
@@ -153,8 +154,11 @@ class Database:
 
     async def _apply_commits(self, commits: list[tuple[int, list[tuple[int, bytes]]]]) -> None:
         """Apply commits read from the commit log, in ts order, skipping any already applied."""
-        if any(index_id not in self.catalog.indexes for _, keys in commits for index_id, _ in keys):
-            await self.reload_catalog()  # another replica created a table or an index
+        fresh = [(ts, keys) for ts, keys in commits if ts > self.write_log.max_ts]
+        if any(is_deployment_change(keys) for _, keys in fresh):
+            await self.schemas.load()  # another replica changed the schema or an index's state
+        elif any(index_id not in self.catalog.indexes for _, keys in fresh for index_id, _ in keys):
+            await self.reload_catalog()  # another replica created a table
         for ts, keys in commits:
             if ts > self.write_log.max_ts:
                 self.last_foreign_commit_monotonic = time.monotonic()
@@ -224,13 +228,13 @@ class Database:
     # --- catalog ---------------------------------------------------------------------
 
     async def reload_catalog(self) -> None:
+        """Make the catalog what PostgreSQL holds: new tables and indexes in, dropped indexes out."""
         tables, indexes = await self.persistence.load_catalog()
-        if self.catalog.by_number:
-            logger.info("reloading the catalog: another replica changed tables or indexes")
         for row in tables:
             self.catalog.add_table(row["number"], row["name"])
-        for row in indexes:
-            self.catalog.add_index(row["id"], row["table_number"], row["name"], orjson.loads(row["fields"]))
+        self.catalog.replace_indexes(
+            [(row["id"], row["table_number"], row["name"], orjson.loads(row["fields"]), row["state"] == "ready") for row in indexes]
+        )
 
     async def ensure_table(self, name: str) -> Table:
         """The table ``name``, created with its system indexes on first use."""
@@ -248,61 +252,6 @@ class Database:
                 index_id, _ = await self.persistence.create_index(number, index_name, fields)
                 self.catalog.add_index(index_id, number, index_name, fields)
             return table
-
-    async def apply_schema(self, schema: SchemaDefinition | None) -> None:
-        """Create the schema's tables and indexes, backfill new indexes, drop removed ones,
-        and refuse a schema that stored documents violate (naming the first one)."""
-        self.schema = schema
-        if schema is None:
-            return
-        fingerprint = hashlib.sha256(
-            orjson.dumps(
-                {
-                    name: {
-                        "validator": table.validator.to_json() if table.validator else None,
-                        "indexes": [[index.name, list(index.fields)] for index in table.indexes],
-                    }
-                    for name, table in sorted(schema.tables.items())
-                },
-                option=orjson.OPT_SORT_KEYS,
-            )
-        ).hexdigest()
-        for name, definition in schema.tables.items():
-            table = await self.ensure_table(name)
-            wanted = {index.name: index for index in definition.indexes}
-            for index_name in list(table.indexes):
-                if index_name not in (BY_ID, BY_CREATION_TIME) and index_name not in wanted:
-                    await self.persistence.drop_index(table.indexes[index_name].id)
-                    self.catalog.remove_index(table.number, index_name)
-            for index in definition.indexes:
-                index_id, created = await self.persistence.create_index(table.number, index.name, index.fields)
-                catalog_index = self.catalog.add_index(index_id, table.number, index.name, list(index.fields))
-                if created:
-                    await self._backfill(table, catalog_index)
-        if await self.persistence.get_global("schema_fingerprint") != fingerprint:
-            await self._check_existing_documents(schema)
-            await self.persistence.set_global("schema_fingerprint", fingerprint)
-
-    async def _backfill(self, table: Table, index: Any) -> None:
-        batch: list[tuple[bytes, int, bytes]] = []
-        async for row in iterate_index(self.persistence, table.by_id.id, table.number, self.latest_ts):
-            batch.append((index.key(cjson.loads_stored(row.value), row.document_id), row.ts, row.document_id))
-            if len(batch) >= 1000:
-                await self.persistence.backfill_index(index.id, batch)
-                batch = []
-        await self.persistence.backfill_index(index.id, batch)
-
-    async def _check_existing_documents(self, schema: SchemaDefinition) -> None:
-        for name in schema.tables:
-            table = self.catalog.by_name[name]
-            async for row in iterate_index(self.persistence, table.by_creation_time.id, table.number, self.latest_ts):
-                document = cjson.loads_stored(row.value)
-                problem = schema.mismatch(name, document, self.catalog.table_name)
-                if problem is not None:
-                    raise SchemaError(
-                        f'Schema validation failed.\nDocument with ID "{document["_id"]}" in table "{name}" '
-                        f"does not match the schema: {problem}"
-                    )
 
     def validate_document(self, table: str, document: dict[str, Any]) -> None:
         if self.schema is not None:

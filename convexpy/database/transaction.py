@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValueError, OutOfRetention, ReadLimitExceeded
-from ..storage.postgres import DocumentWrite, IndexWrite
+from ..storage.postgres import DEPLOYMENT_INDEX_ID, DEPLOYMENT_KEY, DocumentWrite, IndexWrite
 from ..values import json as cjson
 from ..values.ids import DocumentId
 from ..values.model import MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, copy_value, format_size, nesting_of, size_of
@@ -70,6 +70,10 @@ class Transaction:
         self._snapshot_docs: dict[tuple[int, bytes], tuple[bytes | None, int | None]] = {}
         """Stored revisions read so far, ``(encoded value, ts)``: decoded anew for each caller."""
         self._next_creation_ms = ts_to_ms(max(snapshot_ts, time.time_ns())) if writable else 0.0
+        if writable:
+            # Every write was prepared with the deployment's indexes as of the snapshot: a deployment
+            # change committed since (a new index to maintain) makes this transaction conflict.
+            self.read_set.add(DEPLOYMENT_INDEX_ID, point(DEPLOYMENT_KEY))
 
     # --- reads -----------------------------------------------------------------------
 
@@ -217,7 +221,7 @@ class Transaction:
                     pending.old_ts,
                 )
             )
-            for index in pending.table.indexes.values():
+            for index in pending.table.maintained():
                 old_key = None if pending.old is None else index.key(pending.old, pending.internal_id)
                 new_key = None if pending.new is None else index.key(pending.new, pending.internal_id)
                 if old_key is not None and old_key != new_key:

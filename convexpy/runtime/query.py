@@ -241,6 +241,8 @@ class Query:
         if self._table is None:
             raise QueryError(f"Index {self._table_name}.{name} not found.")
         index = self._table.indexes.get(name)
+        if index is None and any(building.name == name for building in self._table.building.values()):
+            raise QueryError(f"Index {self._table_name}.{name} is currently backfilling and not available to query yet.")
         if index is None or name == "by_id":
             raise QueryError(f"Index {self._table_name}.{name} not found.")
         self._index = index

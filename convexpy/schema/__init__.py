@@ -7,12 +7,15 @@ checked against its table's document validator, and its indexes are created
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import orjson
+
 from ..errors import SchemaError
-from ..values.validators import ValidationFailure, Validator, as_validator
+from ..values.validators import ValidationFailure, Validator, as_validator, validator_from_json
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_INDEXES_PER_TABLE = 32
@@ -79,6 +82,42 @@ class SchemaDefinition:
         except ValidationFailure as failure:
             return str(failure)
         return None
+
+    def to_json(self) -> dict[str, Any]:
+        """Convex's schema JSON (the shape ``npx convex deploy`` pushes), tables in name order."""
+        return {
+            "tables": [
+                {
+                    "tableName": name,
+                    "indexes": [{"indexDescriptor": index.name, "fields": list(index.fields)} for index in table.indexes],
+                    "searchIndexes": [],
+                    "vectorIndexes": [],
+                    "documentType": table.validator.to_json() if table.validator is not None else {"type": "any"},
+                }
+                for name, table in sorted(self.tables.items())
+            ],
+            "schemaValidation": self.schema_validation,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "SchemaDefinition":
+        """The schema of :meth:`to_json` (also what a TypeScript deploy sends)."""
+        tables: dict[str, TableDefinition] = {}
+        try:
+            for entry in data["tables"]:
+                document_type = entry.get("documentType")
+                validator = None if document_type in (None, {"type": "any"}) else validator_from_json(document_type)
+                table = TableDefinition(validator)
+                for index in entry.get("indexes", []):
+                    table.index(index["indexDescriptor"], list(index["fields"]))
+                tables[entry["tableName"]] = table
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(f"Invalid schema JSON: {exc}") from None
+        return define_schema(tables, schema_validation=bool(data.get("schemaValidation", True)))
+
+    def fingerprint(self) -> str:
+        """Equal for equal schemas (tables, validators, indexes, validation switch)."""
+        return hashlib.sha256(orjson.dumps(self.to_json(), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def validate_write(self, table: str, document: dict[str, Any], tables_by_number: Any = None) -> None:
         """Raise :class:`SchemaError` if a document being written does not match the schema."""

@@ -137,7 +137,7 @@ async def run_replica(
             database.watched.append(watchdog)
             watchdog.start()
             stack.push_async_callback(watchdog.stop)
-        await database.apply_schema(registry.schema)
+        await database.schemas.push(registry.schema, force=settings.force_schema)
         deployment = Deployment(
             Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs,
             session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,

@@ -17,7 +17,15 @@ User tables are not SQL tables. Everything lives in a handful of tables:
                   dead at that ts may be gone, so a read at an older snapshot may
                   be wrong and is refused (every range read checks it in the same
                   statement). ``log_ts``: commit log rows up to it are gone.
-``cx_tables``, ``cx_index_defs``, ``cx_globals``: catalog and settings.
+``cx_schemas``    every schema the deployment has had, in order, each written by
+                  the commit that made it current (a deployment change).
+``cx_tables``, ``cx_index_defs`` (``state``: ``backfilling`` or ``ready``), ``cx_globals``:
+                  catalog and settings.
+
+A deployment change (a schema pushed, an index ready) is a commit like any
+other: it moves the clock, and its write set holds :data:`DEPLOYMENT_KEY`,
+so every replica applies it in commit order and every transaction that began
+before it conflicts with it (each writable transaction reads that key).
 
 Reading at snapshot ``T`` takes, per key, the newest entry with ``ts <= T``
 and skips tombstones; that is one ``DISTINCT ON`` over the primary key.
@@ -28,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Sequence
 
 import asyncpg
@@ -104,6 +112,18 @@ SELECT 1, cursor, cursor FROM (
 ON CONFLICT DO NOTHING;
 
 ALTER TABLE cx_session_requests ADD COLUMN IF NOT EXISTS identity TEXT NOT NULL DEFAULT '';
+
+ALTER TABLE cx_index_defs ADD COLUMN IF NOT EXISTS state TEXT NOT NULL DEFAULT 'ready';
+-- A redefined index is built under its name while the old one still serves: one ready index per name.
+ALTER TABLE cx_index_defs DROP CONSTRAINT IF EXISTS cx_index_defs_table_number_name_key;
+CREATE UNIQUE INDEX IF NOT EXISTS cx_index_defs_ready_name ON cx_index_defs (table_number, name) WHERE state = 'ready';
+
+CREATE TABLE IF NOT EXISTS cx_schemas (
+    version BIGSERIAL PRIMARY KEY,
+    ts BIGINT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    schema JSONB NOT NULL
+);
 """
 
 CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
@@ -115,6 +135,21 @@ COMMIT_CHANNEL = "convexpy_commits"
 # One advisory lock key for schema creation, so replicas starting together don't race.
 _SCHEMA_LOCK = 0x636F6E766578  # "convex"
 FIRST_USER_TABLE_NUMBER = 10001
+
+
+DEPLOYMENT_INDEX_ID = 0
+"""Not an index: the id under which a commit's write set says "the deployment's state changed"."""
+DEPLOYMENT_KEY = b"deployment"
+
+
+@dataclass(slots=True)
+class DeploymentChange:
+    """What a deployment commit changes, written in the same statement as the commit."""
+
+    schema_json: str | None = None
+    fingerprint: str | None = None
+    ready_index_ids: list[int] = field(default_factory=list)
+    dropped_index_ids: list[int] = field(default_factory=list)
 
 
 class CommitLogGap(Exception):
@@ -234,6 +269,13 @@ WITH clock AS (
     SELECT s, r, t, v, l::jsonb, i FROM UNNEST($12::text[], $13::bigint[], $14::bigint[], $15::bytea[], $16::text[], $21::text[])
         AS u(s, r, t, v, l, i)
     WHERE EXISTS (SELECT FROM clock)
+), schemas AS (
+    INSERT INTO cx_schemas (ts, fingerprint, schema)
+    SELECT t, f, s::jsonb FROM UNNEST($22::bigint[], $23::text[], $24::text[]) AS u(t, f, s) WHERE EXISTS (SELECT FROM clock)
+), ready AS (
+    UPDATE cx_index_defs SET state = 'ready' WHERE id = ANY($25::int[]) AND EXISTS (SELECT FROM clock)
+), dropped AS (
+    DELETE FROM cx_index_defs WHERE id = ANY($26::int[]) AND EXISTS (SELECT FROM clock)
 )
 SELECT pg_notify('""" + COMMIT_CHANNEL + """', $18) FROM clock
 """
@@ -376,6 +418,7 @@ class Persistence:
         idx_id, idx_key, idx_ts, idx_doc = [], [], [], []
         log_ts, log_writes = [], []
         ses_id, ses_request, ses_ts, ses_result, ses_logs, ses_identity = [], [], [], [], [], []
+        schema_ts, schema_fingerprint, schema_json, ready_ids, dropped_ids = [], [], [], [], []
         for commit_ts, request in commits:
             for doc in request.documents:
                 doc_table.append(doc.table_number)
@@ -398,6 +441,14 @@ class Persistence:
                 ses_result.append(record.result)
                 ses_logs.append(orjson.dumps(record.log_lines).decode())
                 ses_identity.append(record.identity)
+            change = request.deployment
+            if change is not None:
+                if change.schema_json is not None:
+                    schema_ts.append(commit_ts)
+                    schema_fingerprint.append(change.fingerprint)
+                    schema_json.append(change.schema_json)
+                ready_ids += change.ready_index_ids
+                dropped_ids += change.dropped_index_ids
         last_ts = commits[-1][0]
         applied = await conn.fetch(
             _WRITE_COMMITS_SQL,
@@ -406,6 +457,7 @@ class Persistence:
             log_ts, log_writes,
             ses_id, ses_request, ses_ts, ses_result, ses_logs,
             last_ts, str(last_ts), clock_ts, lease_pid, ses_identity,
+            schema_ts, schema_fingerprint, schema_json, ready_ids, dropped_ids,
         )
         return bool(applied)
 
@@ -445,8 +497,30 @@ class Persistence:
     async def load_catalog(self) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
         async with self.pool.acquire() as conn:
             tables = await conn.fetch("SELECT number, name FROM cx_tables ORDER BY number")
-            indexes = await conn.fetch("SELECT id, table_number, name, fields FROM cx_index_defs ORDER BY id")
+            indexes = await conn.fetch("SELECT id, table_number, name, fields, state FROM cx_index_defs ORDER BY id")
         return tables, indexes
+
+    async def current_schema(self) -> tuple[int, str, Any] | None:
+        """``(version, fingerprint, schema JSON)`` of the deployment's schema, or None before the first."""
+        row = await self.pool.fetchrow("SELECT version, fingerprint, schema FROM cx_schemas ORDER BY version DESC LIMIT 1")
+        return None if row is None else (row["version"], row["fingerprint"], orjson.loads(row["schema"]))
+
+    async def schema_replaced(self, fingerprint: str) -> bool:
+        """Whether the deployment had this schema once and has moved on from it since."""
+        return bool(await self.pool.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM cx_schemas WHERE fingerprint = $1
+                              AND version < (SELECT max(version) FROM cx_schemas))""", fingerprint))
+
+    async def add_index(self, table_number: int, name: str, fields: Sequence[str]) -> int:
+        """Define a new index, not readable until a deployment commit marks it ready."""
+        return await self.pool.fetchval(
+            "INSERT INTO cx_index_defs (table_number, name, fields, state) VALUES ($1, $2, $3::jsonb, 'backfilling') RETURNING id",
+            table_number, name, orjson.dumps(list(fields)).decode(),
+        )
+
+    async def delete_index_entries(self, index_id: int) -> None:
+        """Delete a dropped index's entries (after the commit that dropped it)."""
+        await self.pool.execute("DELETE FROM cx_indexes WHERE index_id = $1", index_id)
 
     async def create_table(self, name: str) -> int:
         """The number of table ``name``, creating it if needed (safe across replicas)."""
@@ -468,7 +542,7 @@ class Persistence:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 row = await conn.fetchrow(
-                    "SELECT id, fields FROM cx_index_defs WHERE table_number = $1 AND name = $2", table_number, name
+                    "SELECT id, fields FROM cx_index_defs WHERE table_number = $1 AND name = $2 AND state = 'ready'", table_number, name
                 )
                 if row is not None and orjson.loads(row["fields"]) == list(fields):
                     return row["id"], False
@@ -482,12 +556,6 @@ class Persistence:
                     orjson.dumps(list(fields)).decode(),
                 )
                 return index_id, True
-
-    async def drop_index(self, index_id: int) -> None:
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                await conn.execute("DELETE FROM cx_index_defs WHERE id = $1", index_id)
-                await conn.execute("DELETE FROM cx_indexes WHERE index_id = $1", index_id)
 
     async def backfill_index(self, index_id: int, rows: Sequence[tuple[bytes, int, bytes]]) -> None:
         """Insert index entries ``(key, ts, document_id)`` for existing documents."""

@@ -321,6 +321,40 @@ class UnionValidator(Validator):
         return {"type": "union", "value": [member.to_json() for member in self.members]}
 
 
+_SIMPLE_BY_JSON_TYPE: dict[str, type[_Simple]] = {
+    cls.json_type: cls for cls in (StringValidator, Float64Validator, Int64Validator, BooleanValidator, NullValidator, BytesValidator, AnyValidator)
+}
+
+
+def validator_from_json(data: Any) -> Validator:
+    """A validator from Convex's validator JSON (what :meth:`Validator.to_json` writes, and what
+    ``npx convex deploy`` sends in a schema). Raises ``ValueError`` naming what is wrong."""
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError(f"a validator must be an object with a `type`, got {data!r}"[:300])
+    kind = data["type"]
+    if kind in _SIMPLE_BY_JSON_TYPE:
+        return _SIMPLE_BY_JSON_TYPE[kind]()
+    if kind == "id":
+        return IdValidator(data["tableName"])
+    if kind == "literal":
+        from .json import from_json
+
+        return LiteralValidator(from_json(data["value"]))
+    if kind == "array":
+        return ArrayValidator(validator_from_json(data["value"]))
+    if kind == "record":
+        return RecordValidator(validator_from_json(data["keys"]), validator_from_json(data["values"]["fieldType"]))
+    if kind == "union":
+        return UnionValidator([validator_from_json(member) for member in data["value"]])
+    if kind == "object":
+        fields = {}
+        for name, spec in data["value"].items():
+            field = validator_from_json(spec["fieldType"])
+            fields[name] = OptionalValidator(field) if spec.get("optional") else field
+        return ObjectValidator(fields)
+    raise ValueError(f"unknown validator type {kind!r}")
+
+
 class _V:
     """The ``v`` namespace, as in ``convex/values``."""
 

@@ -91,17 +91,20 @@ def _start(
         env=env,
     )
     admin_key = None
+    startup: list[str] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
-            raise RuntimeError(f"server exited with {process.wait()}")
+            raise RuntimeError(f"server exited with {process.wait()}: {''.join(startup[-20:])}")
+        startup.append(line)
         if "Admin key:" in line:
             admin_key = line.split("Admin key:")[1].strip()
             break
     assert admin_key, "server did not print its admin key"
     url = f"http://127.0.0.1:{port}"
     running = RunningServer(url, f"http://127.0.0.1:{site_port}", admin_key, process)
+    running.output.extend(startup)
     # Keep draining the server's output so a chatty server never blocks on a full pipe.
     threading.Thread(target=lambda: [running.output.append(line) for line in process.stdout], daemon=True).start()
     httpx.get(url + "/version", timeout=10).raise_for_status()

@@ -71,3 +71,41 @@ async def test_index_added_later_is_backfilled_and_bad_schema_refused(fresh_data
     assert "Schema validation failed." in refused.stderr
     assert 'in table "notes" does not match the schema: Object is missing the required field `body`.' in refused.stderr
     assert 'Document with ID "' in refused.stderr
+
+
+V1 = 'schema = define_schema({"notes": define_table({"title": v.string()})})\n'
+V2 = 'schema = define_schema({"notes": define_table({"title": v.string()}).index("by_title", ["title"])})\n'
+
+
+def test_a_running_replica_applies_a_schema_pushed_by_another(fresh_database, tmp_path):
+    """No restart and no write needed: the schema change is a commit every replica applies."""
+    old = _start(fresh_database, tmp_path / "data", write_app(tmp_path / "v1", V1))
+    new = None
+    try:
+        client = ConvexHttpClient(old.url)
+        client.mutation("notes:add", {"title": "a"})
+        new = _start(fresh_database, tmp_path / "data", write_app(tmp_path / "v2", V2))
+        assert client.query("notes:byTitle", {"title": "a"}) == ["a"]  # on the replica that started first
+    finally:
+        stop(old)
+        if new is not None:
+            stop(new)
+
+
+def test_an_older_replica_restarting_does_not_roll_the_schema_back(fresh_database, tmp_path):
+    data = tmp_path / "data"
+    v1, v2 = write_app(tmp_path / "v1", V1), write_app(tmp_path / "v2", V2)
+    stop(_start(fresh_database, data, v1))
+    new = _start(fresh_database, data, v2)
+    older = None
+    try:
+        ConvexHttpClient(new.url).mutation("notes:add", {"title": "kept"})
+        older = _start(fresh_database, data, v1)  # an old pod restarting in the middle of a rolling deploy
+        assert ConvexHttpClient(new.url).query("notes:byTitle", {"title": "kept"}) == ["kept"]
+        ConvexHttpClient(older.url).mutation("notes:add", {"title": "kept"})  # still maintained by the older replica
+        assert ConvexHttpClient(new.url).query("notes:byTitle", {"title": "kept"}) == ["kept", "kept"]
+        assert any("is one the deployment had before and replaced" in line for line in older.output), list(older.output)
+    finally:
+        stop(new)
+        if older is not None:
+            stop(older)
