@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from . import __version__
@@ -14,12 +13,12 @@ from .settings import add_arguments, resolve
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convexpy", description="A self-hosted backend that speaks the Convex protocol.")
     parser.add_argument("--version", action="version", version=f"convexpy {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,admin-key}")
     serve = commands.add_parser("serve", help="Run the deployment (API port and site port).")
     add_arguments(serve)
     key = commands.add_parser("admin-key", help="Print the admin key for this data folder (or INSTANCE_SECRET).")
     add_arguments(key, ("data_dir", "instance_name", "instance_secret"))
-    commands.add_parser("worker", help=argparse.SUPPRESS)  # started by `serve --workers N` only
+    commands.add_parser("worker")  # started by `serve --workers N` only, so neither listed nor described
     return parser
 
 
@@ -37,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         print(admin_key(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret)))
         return 0
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .server import eventloop
-    from .server.serve import serve
+    from .server.serve import configure_logging, serve
+
+    configure_logging(settings.log_level)
     from .server.supervisor import supervise
 
     try:

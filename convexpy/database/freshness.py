@@ -155,7 +155,7 @@ class SoloLease(BackgroundService):
         await self.database.wait_for_ts(clock_ts)
         self.holder_pid = self._connection.get_server_pid()
         self.held = True
-        logger.info("this replica is the only writer: queries skip the commit clock")
+        logger.debug("this replica is the only writer: queries skip the commit clock")
         await self._check()
 
     async def _check(self) -> None:

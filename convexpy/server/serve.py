@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import uvicorn
 
+from .. import __version__
 from ..database import Database
 from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.calls import Deployment
@@ -28,6 +29,15 @@ from .watchdog import EmbeddedWatchdog
 logger = logging.getLogger("convexpy")
 SHUTDOWN_GRACE_S = 10.0
 """On SIGTERM, requests still running after this are cut: a stop always completes."""
+
+
+def configure_logging(level: str) -> None:
+    """Our log at ``level``; the embedded PostgreSQL's setup and uvicorn's start lines only at debug
+    (they are dozens of lines, and uvicorn's print once per port)."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level.lower() != "debug":
+        for noisy in ("pgserver", "uvicorn", "uvicorn.error"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def database_name(instance_name: str) -> str:
@@ -61,11 +71,19 @@ def _embedded_url(base: str) -> str:
 
 def announce(settings: Settings, keys: AdminKeys, functions: int) -> None:
     """What a user needs to connect, printed once the server answers (the admin key last)."""
-    print(f"convexpy is serving {functions} functions from {settings.functions}", flush=True)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "127.0.0.1") else settings.host
+    database = "embedded PostgreSQL" if settings.database_url is None else "PostgreSQL at --database-url"
+    lines = [
+        f"convexpy {__version__} is serving {functions} functions from {settings.functions}",
+        f"  API:   http://{host}:{settings.port}   (set CONVEX_SELF_HOSTED_URL to this)",
+        f"  Site:  http://{host}:{settings.site_port}   (HTTP actions)",
+        f"  Data:  {settings.data_dir} ({database})",
+    ]
     if settings.workers > 1:
-        print(f"  Workers: {settings.workers} replica processes on these ports", flush=True)
-    print(f"  API:  http://127.0.0.1:{settings.port}   site: http://127.0.0.1:{settings.site_port}", flush=True)
-    print(f"  Admin key: {keys.key}", flush=True)
+        lines.append(f"  Workers: {settings.workers} replica processes on these ports")
+    lines += ["  (set CONVEX_SELF_HOSTED_ADMIN_KEY to the admin key below; `convexpy admin-key` prints it again)",
+              f"  Admin key: {keys.key}"]
+    print("\n".join(lines), flush=True)
 
 
 @dataclass
@@ -84,7 +102,7 @@ async def prepare_database(settings: Settings, stack: AsyncExitStack) -> Prepare
         base = await asyncio.to_thread(embedded.start)
         stack.callback(embedded.stop)
         url = _embedded_url(base)
-        logger.info("embedded PostgreSQL running in %s", embedded.pgdata)
+        logger.debug("embedded PostgreSQL running in %s", embedded.pgdata)
     return PreparedDatabase(await ensure_database(url, settings.instance_name), embedded)
 
 
@@ -93,7 +111,8 @@ def _servers(settings: Settings, deployment: Deployment) -> list[uvicorn.Server]
     # closed after http_idle_s, and past max_connections new requests are answered 503.
     limits = {
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_S, "timeout_keep_alive": settings.http_idle_s, "limit_concurrency": settings.max_connections,
-        "http": http_protocol(settings.http_timeout_s), "log_level": settings.log_level, "access_log": False,
+        "http": http_protocol(settings.http_timeout_s), "access_log": False,
+        "log_config": None, "log_level": "debug" if settings.log_level == "debug" else "warning",
         "lifespan": "off", "proxy_headers": False,  # the client address is never used
     }
     api = uvicorn.Config(

@@ -30,7 +30,7 @@ from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.loader import load_functions
 from ..settings import Settings
 from . import eventloop
-from .serve import PreparedDatabase, announce, prepare_database, run_replica
+from .serve import PreparedDatabase, announce, configure_logging, prepare_database, run_replica
 
 logger = logging.getLogger("convexpy")
 WORKER_ENV = "CONVEXPY_WORKER"
@@ -129,5 +129,5 @@ def run_worker() -> None:
         values[name] = Path(values[name])
     settings = Settings(**values)
     sockets = tuple(socket.socket(fileno=fd) for fd in payload["fds"])
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     eventloop.run(run_replica(settings, payload["dsn"], sockets=sockets, quiet=True))  # type: ignore[arg-type]
