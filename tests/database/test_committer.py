@@ -71,3 +71,25 @@ async def test_a_request_postgres_refuses_fails_alone(db):
     )
     assert len(await tags(db, table)) == 2  # the refused one left nothing behind
     assert db.problems() == []
+
+
+async def test_the_follower_survives_an_unexpected_error_and_is_ready_again(fresh_database, monkeypatch):
+    database = await Database.open(fresh_database, pool_size=4, settings=None, follower_poll_s=0.05)
+    try:
+        real_catch_up = database.catch_up
+        failures = []
+
+        async def failing_once() -> None:
+            if not failures:
+                failures.append(1)
+                raise KeyError("a bug while applying commits")
+            await real_catch_up()
+
+        monkeypatch.setattr(database, "catch_up", failing_once)
+        for _ in range(200):
+            if failures and database.ready:
+                break
+            await asyncio.sleep(0.05)
+        assert failures and database.ready and database.problems() == []
+    finally:
+        await database.close()

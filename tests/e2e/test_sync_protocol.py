@@ -7,6 +7,7 @@ import base64
 import struct
 import uuid
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -242,3 +243,16 @@ def test_socket_error_messages_are_cut_to_64_kib(wire):
     assert response["success"] is False
     assert response["result"].startswith("[Request ID: ")
     assert 60 * 1024 < len(response["result"]) <= 64 * 1024
+
+
+def test_clients_that_close_right_after_a_mutation_leave_the_server_committing(server):
+    for attempt in range(30):
+        gone = WireClient(server.url)
+        gone.connect()
+        gone.mutation("errors:insertItem", {"doc": {"tag": channel(), "rank": float(attempt)}})
+        gone.close()  # at once: the server's wait for this commit is cancelled
+    tag = channel()
+    response = server.post("/api/mutation", {"path": "errors:insertItem", "args": {"doc": {"tag": tag, "rank": 1}}})
+    assert response.json()["status"] == "success"
+    assert server.post("/api/query", {"path": "errors:countTag", "args": {"tag": tag}}).json()["value"] == 1
+    assert httpx.get(server.url + "/health/ready", timeout=10).status_code == 200
