@@ -36,7 +36,7 @@ import asyncpg
 
 from ..metrics import METRICS
 from ..services import BackgroundService
-from ..storage.postgres import LEASE_KEY
+from ..storage.postgres import LEASE_ALIVE_CLASS, LEASE_KEY
 
 if TYPE_CHECKING:
     from .database import Database
@@ -150,6 +150,8 @@ class SoloLease(BackgroundService):
         if not await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", LEASE_KEY):
             self._not_before = time.monotonic() + self.quiet_before_solo_s
             return
+        # What this replica's own commits check: that this session (and so the lease) is alive.
+        await self._connection.execute("SELECT pg_advisory_lock($1, pg_backend_pid())", LEASE_ALIVE_CLASS)
         # Nobody can commit now without this lock; commits acknowledged before it are below the clock.
         clock_ts = await self._connection.fetchval("SELECT ts FROM cx_clock WHERE id = 1")
         await self.database.wait_for_ts(clock_ts)

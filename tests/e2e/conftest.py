@@ -135,6 +135,16 @@ def js(server: RunningServer, js_installed: None) -> RunningServer:
 
 
 @pytest.fixture
+def live(server: RunningServer, js_installed: None):
+    """An official npm ConvexClient (over WebSocket) connected to the shared server."""
+    from .live import LiveJsClient
+
+    client = LiveJsClient(server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def py_client(server: RunningServer):
     from convex.http_client import ConvexHttpClient
 

@@ -33,9 +33,7 @@ def write_app(folder: Path, schema_body: str) -> Path:
 
 
 def stop(running) -> None:
-    running.process.terminate()
-    running.process.wait(timeout=15)
-    running.process.stdout.close()
+    running.stop()
 
 
 async def test_index_added_later_is_backfilled_and_bad_schema_refused(fresh_database, tmp_path):

@@ -16,13 +16,6 @@ def channel() -> str:
     return "s" + uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-def live(server, js_installed):
-    client = LiveJsClient(server.url)
-    yield client
-    client.close()
-
-
 # --- npm ConvexClient --------------------------------------------------------------------
 
 

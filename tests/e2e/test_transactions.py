@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
-from .live import LiveJsClient
-
 
 def unique(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:10]
@@ -21,13 +17,6 @@ def test_editing_a_fetched_document_in_place_leaves_no_stale_index_entry(js):
     assert moved["ok"], moved
     assert js.js_one("query", "hardening:notesOf", {"owner": bob})["value"] == ["hello"]
     assert js.js_one("query", "hardening:notesOf", {"owner": alice})["value"] == []
-
-
-@pytest.fixture
-def live(server, js_installed):
-    client = LiveJsClient(server.url)
-    yield client
-    client.close()
 
 
 def test_a_scan_stopped_with_break_still_updates_its_subscription(live):
