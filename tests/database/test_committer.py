@@ -93,3 +93,23 @@ async def test_the_follower_survives_an_unexpected_error_and_is_ready_again(fres
         assert failures and database.ready and database.problems() == []
     finally:
         await database.close()
+
+
+async def test_the_exclusive_attempt_times_the_function_only_and_applies_nothing_when_it_runs_long(fresh_database):
+    from convexpy.errors import Overloaded
+
+    database = await Database.open(fresh_database, pool_size=4, follow=False, mutation_retries=0, exclusive_timeout_s=0.1)
+    try:
+        table = await database.ensure_table("things")
+
+        async def slow(tx):
+            await tx.insert(table, {"tag": "slow"})
+            await asyncio.sleep(0.5)
+
+        with pytest.raises(Overloaded, match=r"ran longer than 0.1 s\. Nothing was applied; try again\."):
+            await database.run_mutation(slow)
+        _, commit_ts = await database.run_mutation(insert(table, "quick"))  # the exclusive lane is free again
+        assert commit_ts > 0
+        assert await tags(database, table) == ["quick"]
+    finally:
+        await database.close()
