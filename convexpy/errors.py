@@ -179,6 +179,10 @@ class ReadLimitExceeded(InvalidValueError):
     """A function read more intervals or documents than one transaction may."""
 
 
+class SyscallError(InvalidValueError):
+    """A syscall that cannot be run as asked (unknown operation, malformed arguments)."""
+
+
 class QueryError(InvalidValueError):
     """A query was built wrongly (bad index, range, cursor or pagination options)."""
 

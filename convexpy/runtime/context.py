@@ -123,9 +123,21 @@ class DatabaseWriter(DatabaseReader):
         table, decoded, current, rest = await self._existing(args, "patch")
         if len(rest) != 1:
             raise InvalidValueError("db.patch takes an ID and an object of fields")
-        fields = _check_user_fields(rest[0], "The patch")
+        await self._merge(table, decoded, current, rest[0], ())
+
+    async def merge(self, doc_id: Any, fields: Any, removed: tuple[str, ...] | list[str] = ()) -> None:
+        """Shallow-merge ``fields`` into the document and drop the ``removed`` fields (``1.0/shallowMerge``)."""
+        table, decoded, current, _ = await self._existing((doc_id,), "patch")
+        await self._merge(table, decoded, current, fields, removed)
+
+    async def _merge(self, table: Table, decoded: DocumentId, current: dict[str, Any], fields: Any, removed: Any) -> None:
+        fields = _check_user_fields(fields, "The patch")
         self._check_system_fields(current, fields)
-        await self._tx.replace(table, decoded.internal_id, {**current, **fields})
+        for name in removed:
+            if name in SYSTEM_FIELDS:
+                raise InvalidValueError(f"Provided `{name}` field cannot be removed; system fields cannot be changed.")
+        merged = {name: value for name, value in current.items() if name not in removed}
+        await self._tx.replace(table, decoded.internal_id, {**merged, **fields})
 
     async def replace(self, *args: Any) -> None:
         """``replace(id, document)``: the document becomes exactly ``document`` (system fields kept)."""
