@@ -17,6 +17,20 @@ from ..values import sortkey
 BY_ID = "by_id"
 BY_CREATION_TIME = "by_creation_time"
 
+SYSTEM_TABLES: dict[str, int] = {
+    "_scheduled_functions": 1,
+    "_storage": 2,
+    "_cron_jobs": 3,
+    "_environment_variables": 4,
+    "_modules": 5,
+}
+"""The platform's own tables, at reserved numbers below every user table's (user tables start at
+10001). Functions read them through ``ctx.db.system``; only the host writes them."""
+
+
+def is_system_table(name: str) -> bool:
+    return name in SYSTEM_TABLES
+
 
 @dataclass(frozen=True, slots=True)
 class Index:

@@ -22,7 +22,7 @@ from ..services import BackgroundService
 from ..settings import Settings
 from ..storage.postgres import CommitLogGap, Persistence
 from .cache import IndexCache
-from .catalog import BY_CREATION_TIME, BY_ID, Catalog, Table
+from .catalog import BY_CREATION_TIME, BY_ID, SYSTEM_TABLES, Catalog, Table
 from .committer import CommitListener, CommitRequest, Committer, SessionRecord
 from .deployment import SchemaManager, is_deployment_change
 from .follower import Follower
@@ -81,6 +81,7 @@ class Database:
         persistence = await Persistence.connect(dsn, max_size=settings.pool_size)
         database = cls(persistence, await persistence.read_clock(), settings)
         await database.schemas.load()
+        await database.ensure_system_tables()
         database.committer.start()
         if follow:
             database.follower = Follower(database, dsn, poll_interval_s=settings.follower_poll_s)
@@ -236,8 +237,13 @@ class Database:
             [(row["id"], row["table_number"], row["name"], orjson.loads(row["fields"]), row["state"] == "ready") for row in indexes]
         )
 
-    async def ensure_table(self, name: str) -> Table:
-        """The table ``name``, created with its system indexes on first use."""
+    async def ensure_system_tables(self) -> None:
+        """Create the platform's tables at their reserved numbers (idempotent)."""
+        for name, number in SYSTEM_TABLES.items():
+            await self.ensure_table(name, number)
+
+    async def ensure_table(self, name: str, number: int | None = None) -> Table:
+        """The table ``name``, created with its system indexes on first use (``number``: reserved)."""
         table = self.catalog.by_name.get(name)
         if table is not None and BY_CREATION_TIME in table.indexes:
             return table
@@ -246,7 +252,7 @@ class Database:
             table = self.catalog.by_name.get(name)
             if table is not None and BY_CREATION_TIME in table.indexes:
                 return table
-            number = await self.persistence.create_table(name)
+            number = await self.persistence.create_table(name, number)
             table = self.catalog.add_table(number, name)
             for index_name, fields in ((BY_ID, []), (BY_CREATION_TIME, ["_creationTime"])):
                 index_id, _ = await self.persistence.create_index(number, index_name, fields)

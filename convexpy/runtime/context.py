@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..database.catalog import Table
+from ..database.catalog import SYSTEM_TABLES, Table, is_system_table
 from ..database.transaction import Transaction
 from ..errors import InvalidValueError
 from ..values.ids import DocumentId, try_decode
@@ -38,12 +38,20 @@ def _check_user_fields(fields: Any, what: str) -> dict[str, Any]:
 
 
 class DatabaseReader:
-    def __init__(self, tx: Transaction):
+    """``ctx.db`` of a query. With ``system``, ``ctx.db.system``: the platform's tables only."""
+
+    def __init__(self, tx: Transaction, *, system: bool = False):
         self._tx = tx
+        self._system = system
 
     @property
     def _catalog(self):
         return self._tx.db.catalog
+
+    @property
+    def system(self) -> "DatabaseReader":
+        """The system tables (``_storage``, ``_scheduled_functions``, ...), read-only."""
+        return DatabaseReader(self._tx, system=True)
 
     def _table_of(self, doc_id: Any, operation: str, table_name: str | None = None) -> tuple[Table | None, DocumentId]:
         decoded = try_decode(doc_id)
@@ -52,6 +60,12 @@ class DatabaseReader:
         table = self._catalog.by_number.get(decoded.table_number)
         if table_name is not None and (table is None or table.name != table_name):
             raise InvalidValueError(f"Invalid argument `id` for `db.{operation}`: ID {doc_id} does not belong to table \"{table_name}\"")
+        if table is not None and is_system_table(table.name) != self._system:
+            if self._system:
+                raise InvalidValueError(f"ID {doc_id} is in the user table \"{table.name}\": use db.{operation}(), not db.system.{operation}()")
+            if operation != "get":
+                raise InvalidValueError(f"ID {doc_id} is in the system table \"{table.name}\", which functions cannot change")
+            raise InvalidValueError(f"ID {doc_id} is in the system table \"{table.name}\": read it with db.system.get()")
         return table, decoded
 
     @staticmethod
@@ -72,7 +86,10 @@ class DatabaseReader:
         return await self._tx.get(table, decoded.internal_id)
 
     def query(self, table: str) -> Query:
-        if not isinstance(table, str) or not _TABLE_NAME.match(table):
+        if self._system:
+            if not isinstance(table, str) or not is_system_table(table):
+                raise InvalidValueError(f"{table!r} is not a system table; system tables: {', '.join(SYSTEM_TABLES)}")
+        elif not isinstance(table, str) or not _TABLE_NAME.match(table):
             raise InvalidValueError(f"Invalid table name: {table!r}")
         return Query(self._tx, self._catalog.by_name.get(table), table)
 

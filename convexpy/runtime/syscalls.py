@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
+from ..database.catalog import is_system_table
 from ..database.transaction import Transaction
 from ..errors import SyscallError
 from ..values import json as cjson
@@ -88,7 +89,8 @@ class SyscallHost:
 
     async def _get(self, args: dict[str, Any]) -> Any:
         table = args.get("table")
-        document = await (self.db.get(table, _field(args, "id", str)) if table else self.db.get(_field(args, "id", str)))
+        reader = self.db.system if args.get("isSystem") else self.db
+        document = await (reader.get(table, _field(args, "id", str)) if table else reader.get(_field(args, "id", str)))
         return None if document is None else cjson.to_json(document)
 
     async def _insert(self, args: dict[str, Any]) -> Any:
@@ -176,11 +178,12 @@ class SyscallHost:
         source = _field(query_json, "source", dict)
         kind = source.get("type")
         if kind == "FullTableScan":
-            query = self.db.query(_field(source, "tableName", str))
+            table = _field(source, "tableName", str)
+            query = self._reader_for(table).query(table)
         elif kind == "IndexRange":
             table, _, index = _field(source, "indexName", str).partition(".")
             ranges = source.get("range") or []
-            query = self.db.query(table).with_index(index, lambda q: _apply_range(q, ranges))
+            query = self._reader_for(table).query(table).with_index(index, lambda q: _apply_range(q, ranges))
         else:
             raise SyscallError(f"Unsupported query source {kind!r} (search indexes are not available yet)")
         if source.get("order") is not None:
@@ -200,6 +203,10 @@ class SyscallHost:
             else:
                 raise SyscallError(f"Unknown query operator {sorted(operator)}")
         return query, limit
+
+    def _reader_for(self, table: str) -> DatabaseReader:
+        """System tables are read through ``db.system`` (the JavaScript runtime names them in the query)."""
+        return self.db.system if is_system_table(table) else self.db
 
     async def _get_user_identity(self, args: dict[str, Any]) -> Any:
         return None if self.identity.user is None else cjson.to_json(self.identity.user)

@@ -530,17 +530,19 @@ class Persistence:
         """Delete a dropped index's entries (after the commit that dropped it)."""
         await self.pool.execute("DELETE FROM cx_indexes WHERE index_id = $1", index_id)
 
-    async def create_table(self, name: str) -> int:
-        """The number of table ``name``, creating it if needed (safe across replicas)."""
+    async def create_table(self, name: str, number: int | None = None) -> int:
+        """The number of table ``name``, creating it if needed (safe across replicas); ``number``
+        reserves it (system tables), else the next user table number is taken."""
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
-                number = await conn.fetchval("SELECT number FROM cx_tables WHERE name = $1", name)
-                if number is not None:
-                    return number
-                number = await conn.fetchval(
-                    "SELECT GREATEST(COALESCE(MAX(number) + 1, $1), $1) FROM cx_tables", FIRST_USER_TABLE_NUMBER
-                )
+                existing = await conn.fetchval("SELECT number FROM cx_tables WHERE name = $1", name)
+                if existing is not None:
+                    return existing
+                if number is None:
+                    number = await conn.fetchval(
+                        "SELECT GREATEST(COALESCE(MAX(number) + 1, $1), $1) FROM cx_tables", FIRST_USER_TABLE_NUMBER
+                    )
                 await conn.execute("INSERT INTO cx_tables (number, name) VALUES ($1, $2)", number, name)
                 return number
 
