@@ -64,26 +64,31 @@ class SyscallHost:
             "1.0/shallowMerge": self._shallow_merge,
             "1.0/replace": self._replace,
             "1.0/remove": self._remove,
-            "1.0/db/normalizeId": self._normalize_id,
-            "1.0/queryStream": self._query_stream,
             "1.0/queryStreamNext": self._query_stream_next,
-            "1.0/queryCleanup": self._query_cleanup,
             "1.0/queryPage": self._query_page,
             "1.0/getUserIdentity": self._get_user_identity,
+        }
+        self._sync_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "1.0/db/normalizeId": self._normalize_id,
+            "1.0/queryStream": self._query_stream,
+            "1.0/queryCleanup": self._query_cleanup,
         }
 
     async def call(self, op: str, args_json: str | bytes) -> str:
         """Run syscall ``op`` with its JSON arguments; returns its JSON result."""
         handler = self._handlers.get(op)
         if handler is None:
+            if op in self._sync_handlers:
+                return self.call_sync(op, args_json)
             raise SyscallError(f"Unknown operation {op}" if op.startswith("1.0/") else f"Unknown async operation {op}")
-        try:
-            args = orjson.loads(args_json)
-        except orjson.JSONDecodeError as exc:
-            raise SyscallError(f"Invalid arguments for {op}: {exc}") from None
-        if not isinstance(args, dict):
-            raise SyscallError(f"Invalid arguments for {op}: expected an object")
-        return orjson.dumps(await handler(args)).decode()
+        return orjson.dumps(await handler(_arguments(op, args_json))).decode()
+
+    def call_sync(self, op: str, args_json: str | bytes) -> str:
+        """A synchronous syscall (Convex's ``Convex.syscall``): these need no database round trip."""
+        handler = self._sync_handlers.get(op)
+        if handler is None:
+            raise SyscallError(f"Unknown operation {op}")
+        return orjson.dumps(handler(_arguments(op, args_json))).decode()
 
     # --- documents ---------------------------------------------------------------------
 
@@ -117,7 +122,7 @@ class SyscallHost:
         await self._writer("delete").delete(_field(args, "id", str))
         return None
 
-    async def _normalize_id(self, args: dict[str, Any]) -> Any:
+    def _normalize_id(self, args: dict[str, Any]) -> Any:
         return {"id": self.db.normalize_id(_field(args, "table", str), args.get("idString"))}
 
     def _writer(self, operation: str) -> DatabaseWriter:
@@ -127,7 +132,7 @@ class SyscallHost:
 
     # --- queries -----------------------------------------------------------------------
 
-    async def _query_stream(self, args: dict[str, Any]) -> Any:
+    def _query_stream(self, args: dict[str, Any]) -> Any:
         if len(self._queries) >= MAX_OPEN_QUERIES:
             raise SyscallError(f"Too many open queries in one function execution (limit: {MAX_OPEN_QUERIES})")
         query, limit = self.compile(_field(args, "query", dict))
@@ -151,12 +156,10 @@ class SyscallHost:
             open_query.remaining -= 1
         return {"value": cjson.to_json(document), "done": False}
 
-    async def _query_cleanup(self, args: dict[str, Any]) -> Any:
-        open_query = self._queries.pop(_field(args, "queryId", int), None)
-        if open_query is None:
-            return False
-        await open_query.documents.aclose()  # type: ignore[attr-defined]
-        return True
+    def _query_cleanup(self, args: dict[str, Any]) -> Any:
+        # Dropping the stream is enough: what it read is already in the read set (it is recorded as
+        # each document is handed out), and the generator is finalized by the event loop.
+        return self._queries.pop(_field(args, "queryId", int), None) is not None
 
     async def _query_page(self, args: dict[str, Any]) -> Any:
         query, _ = self.compile(_field(args, "query", dict))
@@ -210,6 +213,16 @@ class SyscallHost:
 
     async def _get_user_identity(self, args: dict[str, Any]) -> Any:
         return None if self.identity.user is None else cjson.to_json(self.identity.user)
+
+
+def _arguments(op: str, args_json: str | bytes) -> dict[str, Any]:
+    try:
+        args = orjson.loads(args_json)
+    except orjson.JSONDecodeError as exc:
+        raise SyscallError(f"Invalid arguments for {op}: {exc}") from None
+    if not isinstance(args, dict):
+        raise SyscallError(f"Invalid arguments for {op}: expected an object")
+    return args
 
 
 def _apply_range(q: IndexRange, ranges: list[Any]) -> IndexRange:
