@@ -69,6 +69,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Unsent WebSocket messages kept per session; a client that reads none past this is disconnected.", float),
     Setting("session_max_queries", "--session-max-queries", ("CONVEXPY_SESSION_MAX_QUERIES",), 1000,
             "Queries one WebSocket session may subscribe to at once.", int),
+    Setting("runners", "--runners", ("CONVEXPY_RUNNERS",), 0,
+            "Runner processes for user code (0: run functions in the server process, as before).", int),
+    Setting("user_timeout_s", "--user-timeout-s", ("CONVEXPY_USER_TIMEOUT_S",), 1.0,
+            "User-code time of a query or mutation in a runner, syscalls excluded (Convex: 1 s).", float),
+    Setting("action_timeout_s", "--action-timeout-s", ("CONVEXPY_ACTION_TIMEOUT_S",), 600.0,
+            "User-code time of an action in a runner.", float),
+    Setting("runner_memory_mb", "--runner-memory-mb", ("CONVEXPY_RUNNER_MEMORY_MB",), 1024,
+            "Address-space limit of each runner process (0: none); a runner past it is replaced.", int),
     Setting("commit_batch_max", "--commit-batch-max", ("CONVEXPY_COMMIT_BATCH_MAX",), 128,
             "Most commits written in one PostgreSQL statement (group commit).", int),
     Setting("mutation_retries", "--mutation-retries", ("CONVEXPY_MUTATION_RETRIES",), 8,
@@ -104,6 +112,10 @@ class Settings:
     http_idle_s: float
     session_outbox_mb: float
     session_max_queries: int
+    runners: int
+    user_timeout_s: float
+    action_timeout_s: float
+    runner_memory_mb: int
     commit_batch_max: int
     mutation_retries: int
     exclusive_timeout_s: float

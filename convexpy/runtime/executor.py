@@ -28,6 +28,7 @@ from ..errors import (
     Overloaded,
     RequestError,
     ReturnsValidationError,
+    SyscallError,
 )
 from ..values import json as cjson
 from ..values.model import MAX_VALUE_SIZE, format_size, normalize, normalize_sized, size_of
@@ -37,6 +38,8 @@ from .functions import ConvexFunction, FunctionKind
 from .loader import FunctionRegistry
 from .logs import LogCapture
 from .paths import FunctionPath, parse_path
+from .pool import RERUNS, RunnerDied, RunnerPool
+from .syscalls import SyscallHost
 
 MAX_ARGS_SIZE = 16 * 1024 * 1024
 MAX_CALL_DEPTH = 8
@@ -126,8 +129,44 @@ def _frames(exc: BaseException, functions_root: Path | None) -> str:
     return "".join(lines)
 
 
+class GuestFailure(Exception):
+    """A function failed in a runner process: its message is already rendered there."""
+
+    def __init__(self, message: str, data: Any = _NO_DATA):
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class ActionSyscalls:
+    """What an action in a runner may call: other functions and auth (``1.0/actions/*``)."""
+
+    def __init__(self, executor: "Executor", identity: Identity, log_lines: list[str], depth: int):
+        self._executor = executor
+        self._identity = identity
+        self._log_lines = log_lines
+        self._depth = depth
+
+    async def call(self, op: str, args_json: str) -> str:
+        import orjson
+
+        kinds = {"1.0/actions/query": FunctionKind.QUERY, "1.0/actions/mutation": FunctionKind.MUTATION,
+                 "1.0/actions/action": FunctionKind.ACTION}
+        args = orjson.loads(args_json)
+        if op == "1.0/getUserIdentity":
+            return orjson.dumps(None if self._identity.user is None else cjson.to_json(self._identity.user)).decode()
+        if op not in kinds:
+            raise SyscallError(f"Unknown async operation {op}")
+        value = await self._executor.run_nested(
+            args.get("name"), cjson.from_json(args.get("args") or {}), kinds[op], self._identity, self._log_lines, self._depth
+        )
+        return orjson.dumps(cjson.to_json(value)).decode()
+
+
 def describe_exception(exc: BaseException, functions_root: Path | None) -> str:
     """The ``errorMessage`` body for an exception raised while a function ran."""
+    if isinstance(exc, GuestFailure):
+        return exc.message if exc.message.endswith("\n") else exc.message + "\n"
     if isinstance(exc, FunctionError):
         return exc.message + "\n"
     if isinstance(exc, ConvexError):
@@ -145,7 +184,19 @@ class Executor:
         self.registry = registry
         self.db = database
         self.functions_root = functions_root.resolve() if functions_root else None
+        self.pool: RunnerPool | None = None
+        """Runner processes for user code (``--runners``); None runs it in this process."""
+        self.user_timeout_s = 1.0
+        self.action_timeout_s = 600.0
 
+    async def _in_runner(self, function: ConvexFunction, args: dict, host: Any, lines: list[str], limit_s: float) -> Any:
+        """Run ``function`` in a runner process, answering its syscalls with ``host``."""
+        assert self.pool is not None and function.path is not None
+        result = await self.pool.call(function.kind.value, function.path, cjson.to_json(args), lambda op, args_json, _sync: host.call(op, args_json), limit_s)
+        lines.extend(result.log_lines or [])
+        if result.ok:
+            return cjson.from_json(result.value)
+        raise GuestFailure(result.message, cjson.from_json(result.error_data) if result.has_error_data else _NO_DATA)
     # --- resolution ------------------------------------------------------------------
 
     def resolve(
@@ -239,6 +290,8 @@ class Executor:
 
     def _failure(self, exc: BaseException, lines: list[str], **extra: Any) -> Outcome:
         outcome = Outcome(False, error_message=describe_exception(exc, self.functions_root), log_lines=lines, **extra)
+        if isinstance(exc, GuestFailure) and exc.data is not _NO_DATA:
+            outcome.error_data = exc.data
         if isinstance(exc, ConvexError):
             try:
                 outcome.error_data = normalize(exc.data)
@@ -265,21 +318,34 @@ class Executor:
     async def _run_query_once(
         self, function: ConvexFunction, args: dict, identity: Identity, snapshot_ts: int | None, journal: str | None
     ) -> tuple[Outcome, Any]:
-        tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
-        tx.journal_in = journal
-        ctx = QueryCtx(tx, identity)
-        with LogCapture() as logs:
-            try:
-                value = self._check_returns(function, await function.handler(ctx, args))
-            except RequestError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - every user failure becomes an outcome
-                return self._failure(
-                    exc, logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=ctx.auth.used
-                ), tx
-        return Outcome(
-            True, value, log_lines=logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=ctx.auth.used
-        ), tx
+        for attempt in range(RERUNS + 1):
+            tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
+            tx.journal_in = journal
+            ctx = QueryCtx(tx, identity)
+            host = SyscallHost(tx, identity) if self.pool is not None else None
+            with LogCapture() as logs:
+                try:
+                    if host is None:
+                        value = await function.handler(ctx, args)
+                    else:
+                        value = await self._in_runner(function, args, host, logs.lines, self.user_timeout_s)
+                    value = self._check_returns(function, value)
+                except RequestError:
+                    raise
+                except RunnerDied:
+                    if attempt == RERUNS:
+                        raise Overloaded("The function's runner process stopped while running it; try again.") from None
+                    continue  # invisible to the client: run it again on another runner
+                except Exception as exc:  # noqa: BLE001 - every user failure becomes an outcome
+                    used = ctx.auth.used or (host is not None and host.identity_used)
+                    return self._failure(
+                        exc, logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=used
+                    ), tx
+            used = ctx.auth.used or (host is not None and host.identity_used)
+            return Outcome(
+                True, value, log_lines=logs.lines, ts=tx.snapshot_ts, read_set=tx.read_set, journal=tx.journal_out, uses_identity=used
+            ), tx
+        raise AssertionError("unreachable")
 
     async def _run_mutation(
         self, function: ConvexFunction, args: dict, identity: Identity, session: tuple[str, int] | None
@@ -290,7 +356,13 @@ class Executor:
             logs = LogCapture()
             capture[:] = [logs]
             with logs:
-                return self._check_returns(function, await function.handler(MutationCtx(tx, identity), args))
+                if self.pool is None:
+                    return self._check_returns(function, await function.handler(MutationCtx(tx, identity), args))
+                try:
+                    value = await self._in_runner(function, args, SyscallHost(tx, identity), logs.lines, self.user_timeout_s)
+                except RunnerDied:
+                    raise ConflictError("the runner died; run the mutation again in a fresh transaction") from None
+                return self._check_returns(function, value)
 
         def record(value: Any) -> SessionRecord:
             assert session is not None
@@ -312,7 +384,15 @@ class Executor:
     async def _run_action(self, function: ConvexFunction, args: dict, identity: Identity, depth: int) -> Outcome:
         with LogCapture() as logs:
             try:
-                value = self._check_returns(function, await function.handler(ActionCtx(self, identity, logs.lines, depth + 1), args))
+                if self.pool is None:
+                    value = await function.handler(ActionCtx(self, identity, logs.lines, depth + 1), args)
+                else:
+                    host = ActionSyscalls(self, identity, logs.lines, depth + 1)
+                    try:
+                        value = await self._in_runner(function, args, host, logs.lines, self.action_timeout_s)
+                    except RunnerDied:
+                        raise FunctionError("Uncaught Error: the action's runner process stopped while running it") from None
+                value = self._check_returns(function, value)
             except RequestError:
                 raise
             except Exception as exc:  # noqa: BLE001

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
 import orjson
 
-from ..errors import QueryError
+from ..errors import InvalidValueError, QueryError
 from ..values import json as cjson
 from ..values.ids import try_decode
 from ..values.model import normalize
@@ -258,6 +258,11 @@ class GuestDatabaseReader:
         return _ask_sync(self._transport, "1.0/db/normalizeId", {"table": table, "idString": doc_id})["id"]
 
     normalizeId = normalize_id
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("insert", "patch", "replace", "delete"):
+            raise InvalidValueError(f"db.{name}() is not available here: this function is a query, and queries cannot write to the database. Use a mutation.")
+        raise AttributeError(name)
 
 
 class GuestDatabaseWriter(GuestDatabaseReader):

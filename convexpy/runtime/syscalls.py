@@ -57,6 +57,8 @@ class SyscallHost:
         self.identity = identity
         self.db: DatabaseReader = DatabaseWriter(tx) if tx.writable else DatabaseReader(tx)
         self._queries: dict[int, _OpenQuery] = {}
+        self.identity_used = False
+        """Whether the function read the caller's identity (its result then is not shared)."""
         self._next_query_id = 0
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "1.0/get": self._get,
@@ -212,6 +214,7 @@ class SyscallHost:
         return self.db.system if is_system_table(table) else self.db
 
     async def _get_user_identity(self, args: dict[str, Any]) -> Any:
+        self.identity_used = True
         return None if self.identity.user is None else cjson.to_json(self.identity.user)
 
 

@@ -20,6 +20,7 @@ from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.calls import Deployment
 from ..runtime.executor import Executor
 from ..runtime.loader import load_functions
+from ..runtime.pool import RunnerPool
 from ..settings import Settings
 from ..storage.embedded import EmbeddedPostgres
 from .app import create_api_app, create_site_app
@@ -157,8 +158,15 @@ async def run_replica(
             watchdog.start()
             stack.push_async_callback(watchdog.stop)
         await database.schemas.push(registry.schema, force=settings.force_schema)
+        executor = Executor(registry, database, settings.functions)
+        executor.user_timeout_s, executor.action_timeout_s = settings.user_timeout_s, settings.action_timeout_s
+        if settings.runners > 0:
+            executor.pool = RunnerPool(settings.functions, settings.runners, memory_mb=settings.runner_memory_mb)
+            await executor.pool.open()
+            database.watched.append(executor.pool)
+            stack.push_async_callback(executor.pool.stop)
         deployment = Deployment(
-            Executor(registry, database, settings.functions), keys, settings.instance_name, settings.redact_logs,
+            executor, keys, settings.instance_name, settings.redact_logs,
             session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,
         )
         servers = _servers(settings, deployment)

@@ -105,8 +105,15 @@ def _start(
     url = f"http://127.0.0.1:{port}"
     running = RunningServer(url, f"http://127.0.0.1:{site_port}", admin_key, process)
     running.output.extend(startup)
-    # Keep draining the server's output so a chatty server never blocks on a full pipe.
-    threading.Thread(target=lambda: [running.output.append(line) for line in process.stdout], daemon=True).start()
+    def drain() -> None:
+        """Keep reading the server's output so a chatty server never blocks on a full pipe."""
+        try:
+            for line in process.stdout:
+                running.output.append(line)
+        except ValueError:
+            pass  # a test closed the pipe (after killing the server)
+
+    threading.Thread(target=drain, daemon=True).start()
     httpx.get(url + "/version", timeout=10).raise_for_status()
     return running
 

@@ -1,0 +1,37 @@
+"""Functions that misbehave the way runners must contain: spinning, looping forever, dying."""
+
+import os
+import time
+
+from convexpy import mutation, query, v
+
+
+@query(args={"seconds": v.number()})
+async def spin(ctx, args):
+    deadline = time.monotonic() + args["seconds"]
+    while time.monotonic() < deadline:
+        pass
+    return "finished"
+
+
+@mutation(args={"tag": v.string()})
+async def loopForever(ctx, args):
+    await ctx.db.insert("items", {"tag": args["tag"], "rank": 1})
+    while True:
+        pass
+
+
+@query(args={"marker": v.string()})
+async def dieOnce(ctx, args):
+    """Kills its runner the first time it runs for a marker; a re-run on another runner answers."""
+    path = args["marker"]
+    if not os.path.exists(path):
+        open(path, "w").close()
+        os.kill(os.getpid(), 9)
+    return await ctx.db.query("items").take(0)
+
+
+@query(args={"megabytes": v.number()})
+async def allocate(ctx, args):
+    hoard = bytearray(int(args["megabytes"]) * 1024 * 1024)
+    return len(hoard)
