@@ -24,6 +24,8 @@ from ..values import json as cjson
 from ..values.ids import try_decode
 from ..values.model import normalize
 
+PREFETCH_LIMIT = 16
+"""``first()``, ``unique()`` and ``take(n <= 16)`` ask for all their documents in one syscall."""
 PROTOCOL_VERSION = "1.48.0"
 """Sent as ``version`` where Convex's runtime sends its npm version."""
 
@@ -182,6 +184,9 @@ class GuestQuery:
         return self._stream()
 
     async def _take(self, limit: int | None) -> list[dict[str, Any]]:
+        if limit is not None and limit <= PREFETCH_LIMIT:
+            answer = await _ask(self._transport, "1.0/queryStreamAll", {"query": self.to_json(limit), "version": PROTOCOL_VERSION})
+            return [cjson.from_json(document) for document in answer["page"]]
         found = []
         stream = self._stream(limit)
         try:

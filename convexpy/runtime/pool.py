@@ -93,7 +93,8 @@ class Runner:
                 reply: dict[str, Any] = {"ok": True, "result": result}
             except Exception as exc:  # noqa: BLE001 - the guest re-raises it as the same error
                 reply = _error_reply(exc)
-            self.process.stdin.write(encode(reply))
+            if not message.get("oneWay"):
+                self.process.stdin.write(encode(reply))
 
     def kill(self) -> None:
         if self.alive:

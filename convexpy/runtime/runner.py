@@ -33,6 +33,9 @@ from .loader import load_functions
 from .logs import LogCapture
 from .paths import parse_path
 
+ONE_WAY = frozenset({"1.0/queryCleanup"})
+"""Syscalls whose answer the guest does not need: sent without waiting for one."""
+
 
 class PipeTransport:
     """Syscalls as frames to the host and back; blocking, as this process runs one function at a time."""
@@ -41,6 +44,9 @@ class PipeTransport:
         self._channel = channel
 
     def call_sync(self, op: str, args_json: str) -> str:
+        if op in ONE_WAY:
+            self._channel.send({"type": "syscall", "op": op, "args": args_json, "oneWay": True})
+            return "true"
         self._channel.send({"type": "syscall", "op": op, "args": args_json})
         answer = self._channel.receive()
         if answer.get("ok"):
@@ -98,6 +104,10 @@ def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
     return GuestActionCtx(transport)
 
 
+_LOOP = asyncio.new_event_loop()
+"""One event loop for the runner's life (a new one per call cost more than a by_sid query)."""
+
+
 def invoke(registry: Any, root: Path, transport: PipeTransport, request: dict[str, Any]) -> dict[str, Any]:
     function = registry.get(parse_path(request["path"]))
     if function is None:
@@ -105,7 +115,7 @@ def invoke(registry: Any, root: Path, transport: PipeTransport, request: dict[st
     args = cjson.from_json(request["args"])
     with LogCapture() as logs:
         try:
-            value = asyncio.run(function.handler(_context(function.kind, transport), args))
+            value = _LOOP.run_until_complete(function.handler(_context(function.kind, transport), args))
             return {"type": "result", "ok": True, "value": cjson.to_json(normalize(value)), "logLines": logs.lines}
         except MemoryError:
             raise

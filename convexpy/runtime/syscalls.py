@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 MAX_OPEN_QUERIES = 1024
 """Query streams one function may hold open at once."""
+PREFETCH_LIMIT = 16
+"""A stream whose ``limit`` is at most this is answered whole by ``1.0/queryStreamFirst`` (``first()``,
+``unique()``, small ``take()``): one round trip for what Convex's runtime asks in several."""
 
 _COMPARISONS = {"$eq": "eq", "$neq": "neq", "$lt": "lt", "$lte": "lte", "$gt": "gt", "$gte": "gte",
                 "$add": "add", "$sub": "sub", "$mul": "mul", "$div": "div", "$mod": "mod"}
@@ -67,6 +70,7 @@ class SyscallHost:
             "1.0/replace": self._replace,
             "1.0/remove": self._remove,
             "1.0/queryStreamNext": self._query_stream_next,
+            "1.0/queryStreamAll": self._query_stream_all,
             "1.0/queryPage": self._query_page,
             "1.0/getUserIdentity": self._get_user_identity,
         }
@@ -162,6 +166,22 @@ class SyscallHost:
         # Dropping the stream is enough: what it read is already in the read set (it is recorded as
         # each document is handed out), and the generator is finalized by the event loop.
         return self._queries.pop(_field(args, "queryId", int), None) is not None
+
+    async def _query_stream_all(self, args: dict[str, Any]) -> Any:
+        """convexpy's own: every document of a query with a small ``limit``, in one answer."""
+        query, limit = self.compile(_field(args, "query", dict))
+        if limit is None or limit > PREFETCH_LIMIT:
+            raise SyscallError(f"1.0/queryStreamAll needs a limit of at most {PREFETCH_LIMIT}")
+        documents = []
+        stream = query.__aiter__()
+        try:
+            async for document in stream:
+                documents.append(cjson.to_json(document))
+                if len(documents) >= limit:
+                    break
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return {"page": documents}
 
     async def _query_page(self, args: dict[str, Any]) -> Any:
         query, _ = self.compile(_field(args, "query", dict))
