@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..database import Database
 from ..database.committer import SessionRecord
 from ..database.readset import ReadSet
@@ -148,8 +150,6 @@ class ActionSyscalls:
         self._depth = depth
 
     async def call(self, op: str, args_json: str) -> str:
-        import orjson
-
         kinds = {"1.0/actions/query": FunctionKind.QUERY, "1.0/actions/mutation": FunctionKind.MUTATION,
                  "1.0/actions/action": FunctionKind.ACTION}
         args = orjson.loads(args_json)

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from ..errors import FunctionError
+from ..errors import ConvexError, FunctionError
 from ..services import BackgroundService
+from ..values import json as cjson
 from .channel import ChannelClosed, encode, receive
 
 logger = logging.getLogger(__name__)
@@ -102,9 +103,7 @@ class Runner:
 
 
 def _error_reply(exc: BaseException) -> dict[str, Any]:
-    from ..errors import ConvexError
-    from ..values import json as cjson
-
+    """A syscall's failure as the runner re-raises it (same class, same text, same data)."""
     if isinstance(exc, ConvexError):
         return {"ok": False, "errorData": cjson.to_json(exc.data), "message": str(exc), "convexMessage": exc.message}
     message = getattr(exc, "message", None) or str(exc)
