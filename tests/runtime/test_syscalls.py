@@ -7,22 +7,14 @@ import json
 
 import pytest
 
-from convexpy import define_schema, define_table, v
-from convexpy.database import Database
 from convexpy.errors import SyscallError
 from convexpy.runtime.executor import ANONYMOUS, Identity
 from convexpy.runtime.syscalls import SyscallHost
 
 
 @pytest.fixture
-async def db(fresh_database):
-    database = await Database.open(fresh_database, pool_size=4, follow=False)
-    await database.schemas.push(define_schema({
-        "messages": define_table({"channel": v.string(), "n": v.number(), "note": v.optional(v.string())})
-        .index("by_channel", ["channel", "n"]),
-    }))
-    yield database
-    await database.close()
+def db(messages_db):
+    return messages_db
 
 
 async def call(host: SyscallHost, op: str, args: dict):
