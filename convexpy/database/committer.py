@@ -116,7 +116,7 @@ class Committer(BackgroundService):
 
     def __init__(
         self, persistence: Persistence, write_log: WriteLog, catch_up: CatchUp, on_commit: LocalCommitListener,
-        *, max_batch: int = 128,
+        *, max_batch: int,
     ):
         super().__init__()
         self.persistence = persistence

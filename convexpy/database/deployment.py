@@ -68,22 +68,30 @@ class SchemaManager:
             await lock_connection.execute("SELECT pg_advisory_lock($1)", SCHEMA_CHANGE_LOCK)
             try:
                 await self.load()
-                if local is not None:
-                    current = await database.persistence.current_schema()
-                    fingerprint = local.fingerprint()
-                    if current is not None and current[1] == fingerprint:
-                        pass
-                    elif current is not None and not force and await database.persistence.schema_replaced(fingerprint):
-                        logger.warning(
-                            "this replica's schema.py is one the deployment had before and replaced (now at schema "
-                            "version %d): serving with the deployment's schema, not rolling it back. Update this "
-                            "replica's functions, or start it with --force-schema to roll back on purpose.", current[0],
-                        )
-                    else:
-                        await self._change(local, fingerprint)
+                if local is not None and await self._is_new(local, force):
+                    await self._change(local, local.fingerprint())
                 await self._finish_building()
             finally:
                 await lock_connection.execute("SELECT pg_advisory_unlock($1)", SCHEMA_CHANGE_LOCK)
+
+    async def _is_new(self, local: SchemaDefinition, force: bool) -> bool:
+        """Whether ``local`` is to be pushed: it differs from the deployment's, and is not one the
+        deployment had and replaced (unless ``force``)."""
+        persistence = self.database.persistence
+        current = await persistence.current_schema()
+        fingerprint = local.fingerprint()
+        if current is None:
+            return True
+        if current[1] == fingerprint:
+            return False
+        if not force and await persistence.schema_replaced(fingerprint):
+            logger.warning(
+                "this replica's schema.py is one the deployment had before and replaced (now at schema version %d): "
+                "serving with the deployment's schema, not rolling it back. Update this replica's functions, or "
+                "start it with --force-schema to roll back on purpose.", current[0],
+            )
+            return False
+        return True
 
     async def _change(self, schema: SchemaDefinition, fingerprint: str) -> None:
         database = self.database

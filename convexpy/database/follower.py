@@ -31,7 +31,7 @@ STOP_TIMEOUT_S = 5.0
 class Follower(BackgroundService):
     name = "commit log follower"
 
-    def __init__(self, database: "Database", dsn: str, *, poll_interval_s: float = 1.0):
+    def __init__(self, database: "Database", dsn: str, *, poll_interval_s: float):
         super().__init__()
         self.database = database
         self.dsn = dsn

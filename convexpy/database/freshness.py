@@ -133,9 +133,9 @@ class SoloLease(BackgroundService):
                     await self._check()
                 elif time.monotonic() >= self._not_before and self._quiet():
                     await self._try_to_hold()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a lost connection, or a catch-up that timed out
                 if self.held:
-                    logger.warning("lost the solo lease connection (%s); reading the clock for every query", exc)
+                    logger.warning("gave up the solo lease (%s); reading the clock for every query", exc)
                 await self._release(backoff_s=self.quiet_before_solo_s)
             await asyncio.sleep(self.check_interval_s)
 
@@ -152,11 +152,13 @@ class SoloLease(BackgroundService):
             return
         # What this replica's own commits check: that this session (and so the lease) is alive.
         await self._connection.execute("SELECT pg_advisory_lock($1, pg_backend_pid())", LEASE_ALIVE_CLASS)
-        # Nobody can commit now without this lock; commits acknowledged before it are below the clock.
-        clock_ts = await self._connection.fetchval("SELECT ts FROM cx_clock WHERE id = 1")
-        await self.database.wait_for_ts(clock_ts)
+        # Held from here, so this replica's own commits go through (they check the session, not take
+        # the lock shared, which its own exclusive hold would refuse); trusted only after _check below.
         self.holder_pid = self._connection.get_server_pid()
         self.held = True
+        # Nobody else can commit now; commits acknowledged before the lock are below the clock.
+        clock_ts = await self._connection.fetchval("SELECT ts FROM cx_clock WHERE id = 1")
+        await self.database.wait_for_ts(clock_ts)
         logger.debug("this replica is the only writer: queries skip the commit clock")
         await self._check()
 

@@ -8,14 +8,17 @@ bound checked before the work is done (one argument object, nesting at most
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ArgumentValidationError, ConvexpyError, FunctionError, RequestError, ValueTooNested
+from ..settings import Settings
 from ..values import json as cjson
 from ..values.validators import render
 from .auth import AdminKeys
 from .executor import Executor, Outcome
+
+_DEFAULTS = Settings.defaults()
 
 
 @dataclass
@@ -26,10 +29,10 @@ class Deployment:
     keys: AdminKeys
     instance_name: str
     redact_logs: bool = False
-    session_outbox_bytes: int = 16 * 1024 * 1024
-    """Unsent messages kept per WebSocket session before the client is dropped."""
-    session_max_queries: int = 1000
-    """Queries one WebSocket session may subscribe to at once."""
+    session_outbox_bytes: int = field(default_factory=lambda: int(_DEFAULTS.session_outbox_mb * 1024 * 1024))
+    """Unsent messages kept per WebSocket session before the client is dropped (``--session-outbox-mb``)."""
+    session_max_queries: int = field(default_factory=lambda: _DEFAULTS.session_max_queries)
+    """Queries one WebSocket session may subscribe to at once (``--session-max-queries``)."""
 
 
 def decode_args(raw: Any) -> list[Any]:

@@ -32,6 +32,7 @@ from ..errors import (
     ReturnsValidationError,
     SyscallError,
 )
+from ..settings import Settings
 from ..values import json as cjson
 from ..values.model import MAX_VALUE_SIZE, format_size, normalize, normalize_sized, size_of
 from ..values.validators import ValidationFailure, render
@@ -186,13 +187,14 @@ class Executor:
         self.functions_root = functions_root.resolve() if functions_root else None
         self.pool: RunnerPool | None = None
         """Runner processes for user code (``--runners``); None runs it in this process."""
-        self.user_timeout_s = 1.0
-        self.action_timeout_s = 600.0
+        defaults = Settings.defaults()
+        self.user_timeout_s = defaults.user_timeout_s
+        self.action_timeout_s = defaults.action_timeout_s
 
     async def _in_runner(self, function: ConvexFunction, args: dict, host: Any, lines: list[str], limit_s: float) -> Any:
         """Run ``function`` in a runner process, answering its syscalls with ``host``."""
         assert self.pool is not None and function.path is not None
-        result = await self.pool.call(function.kind.value, function.path, cjson.to_json(args), lambda op, args_json, _sync: host.call(op, args_json), limit_s)
+        result = await self.pool.call(function.kind.value, function.path, cjson.to_json(args), host.call, limit_s)
         lines.extend(result.log_lines or [])
         if result.ok:
             return cjson.from_json(result.value)

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from ..errors import ConvexError, FunctionError
-from ..services import BackgroundService
 from ..values import json as cjson
 from .channel import ChannelClosed, encode, receive
 
@@ -55,8 +54,8 @@ class RunnerResult:
     log_lines: list[str] | None = None
 
 
-SyscallAnswer = Callable[[str, str, bool], Awaitable[str]]
-"""``(op, args JSON, sync) -> result JSON``: the host's side of one function's syscalls."""
+SyscallAnswer = Callable[[str, str], Awaitable[str]]
+"""``(op, args JSON) -> result JSON``: the host's side of one function's syscalls."""
 
 
 class Runner:
@@ -90,7 +89,7 @@ class Runner:
                     "errorData" in message, message.get("logLines") or [],
                 )
             try:
-                result = await answer(message["op"], message["args"], False)
+                result = await answer(message["op"], message["args"])
                 reply: dict[str, Any] = {"ok": True, "result": result}
             except Exception as exc:  # noqa: BLE001 - the guest re-raises it as the same error
                 reply = _error_reply(exc)
@@ -110,13 +109,10 @@ def _error_reply(exc: BaseException) -> dict[str, Any]:
     return {"ok": False, "kind": type(exc).__name__, "message": message}
 
 
-class RunnerPool(BackgroundService):
-    """N runner processes for one functions folder; replaced when they die."""
-
-    name = "runner pool"
+class RunnerPool:
+    """N runner processes for one functions folder; a runner found dead is replaced when next taken."""
 
     def __init__(self, functions: Path, size: int, *, memory_mb: int = 0):
-        super().__init__()
         self.functions = Path(functions).resolve()
         self.size = size
         self.memory_mb = memory_mb
@@ -126,15 +122,6 @@ class RunnerPool(BackgroundService):
     async def open(self) -> None:
         for _ in range(self.size):
             await self._idle.put(await self._spawn())
-        self.start()
-
-    async def run(self) -> None:
-        """Keep the pool full: a runner that died between calls is replaced."""
-        while True:
-            await asyncio.sleep(1.0)
-            for runner in list(self._all):
-                if not runner.alive:
-                    self._all.discard(runner)
 
     async def _spawn(self) -> Runner:
         process = await asyncio.create_subprocess_exec(
@@ -176,11 +163,7 @@ class RunnerPool(BackgroundService):
             pass
         return await self._spawn()
 
-    def pids(self) -> list[int]:
-        return [runner.process.pid for runner in self._all if runner.alive]
-
     async def stop(self, timeout_s: float = 5.0) -> None:
-        await super().stop(timeout_s)
         for runner in list(self._all):
             runner.kill()
         for runner in list(self._all):

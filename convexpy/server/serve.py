@@ -163,7 +163,6 @@ async def run_replica(
         if settings.runners > 0:
             executor.pool = RunnerPool(settings.functions, settings.runners, memory_mb=settings.runner_memory_mb)
             await executor.pool.open()
-            database.watched.append(executor.pool)
             stack.push_async_callback(executor.pool.stop)
         deployment = Deployment(
             executor, keys, settings.instance_name, settings.redact_logs,
