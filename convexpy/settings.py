@@ -70,13 +70,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_max_queries", "--session-max-queries", ("CONVEXPY_SESSION_MAX_QUERIES",), 1000,
             "Queries one WebSocket session may subscribe to at once.", int),
     Setting("runners", "--runners", ("CONVEXPY_RUNNERS",), 0,
-            "Runner processes for user code (0: run functions in the server process, as before).", int),
+            "Runner processes kept warm for user code; more are forked while the concurrency limits allow (0: run functions in the server process).", int),
     Setting("user_timeout_s", "--user-timeout-s", ("CONVEXPY_USER_TIMEOUT_S",), 1.0,
             "User-code time of a query or mutation in a runner, syscalls excluded (Convex: 1 s).", float),
     Setting("action_timeout_s", "--action-timeout-s", ("CONVEXPY_ACTION_TIMEOUT_S",), 600.0,
             "User-code time of an action in a runner.", float),
     Setting("runner_memory_mb", "--runner-memory-mb", ("CONVEXPY_RUNNER_MEMORY_MB",), 1024,
             "Address-space limit of each runner process (0: none); a runner past it is replaced.", int),
+    Setting("max_concurrent_queries", "--max-concurrent-queries", ("APPLICATION_MAX_CONCURRENT_QUERIES",), 16,
+            "Queries run at once per replica (Convex's limit); more wait for a slot.", int),
+    Setting("max_concurrent_mutations", "--max-concurrent-mutations", ("APPLICATION_MAX_CONCURRENT_MUTATIONS",), 16,
+            "Mutations run at once per replica (Convex's limit); more wait for a slot.", int),
+    Setting("max_concurrent_actions", "--max-concurrent-actions", ("APPLICATION_MAX_CONCURRENT_V8_ACTIONS",), 64,
+            "Actions run at once per replica (Convex's limit); more wait for a slot.", int),
+    Setting("function_wait_ms", "--function-wait-ms", ("APPLICATION_FUNCTION_RUNNER_SEMAPHORE_TIMEOUT",), 5000,
+            "Milliseconds a call waits for a slot before it fails with Overloaded (the client retries).", int),
     Setting("commit_batch_max", "--commit-batch-max", ("CONVEXPY_COMMIT_BATCH_MAX",), 128,
             "Most commits written in one PostgreSQL statement (group commit).", int),
     Setting("mutation_retries", "--mutation-retries", ("CONVEXPY_MUTATION_RETRIES",), 8,
@@ -116,6 +124,10 @@ class Settings:
     user_timeout_s: float
     action_timeout_s: float
     runner_memory_mb: int
+    max_concurrent_queries: int
+    max_concurrent_mutations: int
+    max_concurrent_actions: int
+    function_wait_ms: int
     commit_batch_max: int
     mutation_retries: int
     exclusive_timeout_s: float

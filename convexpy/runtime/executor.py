@@ -42,6 +42,7 @@ from .loader import FunctionRegistry
 from .logs import LogCapture
 from .paths import FunctionPath, parse_path
 from .pool import RERUNS, RunnerDied, RunnerPool
+from .slots import FunctionSlots
 from .syscalls import SyscallHost
 
 MAX_ARGS_SIZE = 16 * 1024 * 1024
@@ -181,15 +182,24 @@ def describe_exception(exc: BaseException, functions_root: Path | None) -> str:
 
 
 class Executor:
-    def __init__(self, registry: FunctionRegistry, database: Database, functions_root: Path | None = None):
+    def __init__(
+        self, registry: FunctionRegistry, database: Database, functions_root: Path | None = None, settings: Settings | None = None
+    ):
         self.registry = registry
         self.db = database
         self.functions_root = functions_root.resolve() if functions_root else None
         self.pool: RunnerPool | None = None
         """Runner processes for user code (``--runners``); None runs it in this process."""
-        defaults = Settings.defaults()
-        self.user_timeout_s = defaults.user_timeout_s
-        self.action_timeout_s = defaults.action_timeout_s
+        settings = settings or Settings.defaults()
+        self.user_timeout_s = settings.user_timeout_s
+        self.action_timeout_s = settings.action_timeout_s
+        wait_s = settings.function_wait_ms / 1000
+        self.slots = {
+            FunctionKind.QUERY: FunctionSlots("queries", settings.max_concurrent_queries, wait_s),
+            FunctionKind.MUTATION: FunctionSlots("mutations", settings.max_concurrent_mutations, wait_s),
+            FunctionKind.ACTION: FunctionSlots("actions", settings.max_concurrent_actions, wait_s),
+        }
+        """Convex's concurrency limits, taken by calls from outside (``run``), not by nested calls."""
 
     async def _in_runner(self, function: ConvexFunction, args: dict, host: Any, lines: list[str], limit_s: float) -> Any:
         """Run ``function`` in a runner process, answering its syscalls with ``host``."""
@@ -241,7 +251,8 @@ class Executor:
             call_args = self._validate_args(function, function_path, args)
         except FunctionError as error:
             return Outcome(False, error_message=error.message + "\n", uses_identity=False)
-        return await self._execute(function, call_args, identity, 0, snapshot_ts=snapshot_ts, journal=journal, session=session)
+        async with self.slots[function.kind]:
+            return await self._execute(function, call_args, identity, 0, snapshot_ts=snapshot_ts, journal=journal, session=session)
 
     def _validate_args(self, function: ConvexFunction, path: FunctionPath, args: list[Any]) -> dict[str, Any]:
         if size_of(args) > MAX_ARGS_SIZE:

@@ -1,15 +1,22 @@
-"""Runner processes: where user code runs when ``--runners N`` is set, out of the server's event loop.
+"""Runner processes: where user code runs, out of the server's event loop.
 
-The pool keeps N runner processes (``runtime/runner.py``), each running one
-function at a time. To run a function the host takes an idle runner, sends it
-the call, and answers its syscalls against the request's transaction
-(``runtime/syscalls.py``) until the result comes back. User time is the time
-the runner spends outside syscalls; past the limit (1 s for queries and
-mutations, a setting for actions) the runner is killed and replaced, and the
-function fails with the timeout error. A runner that dies (a crash, its memory
-limit, a kill) is replaced too: a query or mutation on it is run again on
-another one (nothing of a mutation is committed until the host commits it);
-an action fails, since it may have had effects.
+A *zygote* process (``runtime/runner.py``) imports the functions folder once;
+each runner is forked from it, so a new one costs milliseconds and shares the
+zygote's memory. Each runner runs one function at a time, as each of Convex's
+isolates does: a function waiting for a syscall holds its runner, and a
+function that spins holds only its own. The pool keeps ``--runners`` of them
+warm, forks more when every one is busy (the concurrency limits in the
+executor bound how many), and lets the extra ones go once they have been idle
+for ``IDLE_S``.
+
+To run a function the host takes an idle runner, sends it the call, and answers
+its syscalls against the request's transaction (``runtime/syscalls.py``) until
+the result comes back. User time is the time the runner spends outside
+syscalls; past the limit (1 s for queries and mutations, a setting for
+actions) the runner is killed and the function fails with the timeout error. A
+runner that dies (a crash, its memory limit, a kill) is dropped too: a query or
+mutation on it is run again on another one (nothing of a mutation is committed
+until the host commits it); an action fails, since it may have had effects.
 
 Why processes: Python user code holds the interpreter while it runs, so a
 function that spins would stall every request of the server; a process can be
@@ -20,23 +27,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import socket
+import struct
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from ..errors import ConvexError, FunctionError
 from ..values import json as cjson
-from .channel import ChannelClosed, encode, receive
+from .channel import ChannelClosed, HostChannel
 
 logger = logging.getLogger(__name__)
 RERUNS = 2
 """Times a query is run again after its runner died under it (a mutation is retried as a conflict)."""
+IDLE_S = 30.0
+"""Runners beyond the warm ones are stopped after this long without a call."""
+START_TIMEOUT_S = 120.0
+"""Longest the zygote may take to import the functions folder."""
 
 
 class RunnerDied(Exception):
     """The runner process exited (or was killed) while running a function."""
+
+
+class RunnerStartFailed(RuntimeError):
+    """The zygote could not start (the functions folder failed to import in it)."""
 
 
 class UserTimeout(FunctionError):
@@ -59,23 +79,30 @@ SyscallAnswer = Callable[[str, str], Awaitable[str]]
 
 
 class Runner:
-    def __init__(self, process: asyncio.subprocess.Process):
-        self.process = process
+    """One forked runner process and its socket."""
+
+    def __init__(self, pid: int, channel: HostChannel):
+        self.pid = pid
+        self.channel = channel
+        self.idle_since = time.monotonic()
 
     @property
     def alive(self) -> bool:
-        return self.process.returncode is None
+        return not self.channel.closed.done()
 
     async def run(self, request: dict[str, Any], answer: SyscallAnswer, user_time_s: float) -> RunnerResult:
         """Send one call and serve its syscalls until the result; :class:`UserTimeout` past the limit."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(encode(request))
+        channel = self.channel
+        try:
+            channel.send(request)
+        except ChannelClosed:
+            raise RunnerDied() from None
         user_left = user_time_s
         while True:
             started = time.monotonic()
             try:
-                message = await asyncio.wait_for(receive(self.process.stdout), max(user_left, 0.001))
-            except asyncio.TimeoutError:
+                message = await channel.receive(max(user_left, 0.001))
+            except TimeoutError:
                 self.kill()
                 raise UserTimeout(user_time_s) from None
             except ChannelClosed:
@@ -83,7 +110,7 @@ class Runner:
             user_left -= time.monotonic() - started  # the time spent in syscalls below is not counted
             if message.get("type") == "result":
                 if message.get("memory"):
-                    await self.process.wait()
+                    await channel.closed  # it exits right after saying so
                 return RunnerResult(
                     bool(message["ok"]), message.get("value"), message.get("message", ""), message.get("errorData"),
                     "errorData" in message, message.get("logLines") or [],
@@ -94,11 +121,84 @@ class Runner:
             except Exception as exc:  # noqa: BLE001 - the guest re-raises it as the same error
                 reply = _error_reply(exc)
             if not message.get("oneWay"):
-                self.process.stdin.write(encode(reply))
+                try:
+                    channel.send(reply)
+                except ChannelClosed:
+                    raise RunnerDied() from None
 
     def kill(self) -> None:
-        if self.alive:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.channel.close()
+
+
+class Zygote:
+    """The process runners are forked from: ``fork()`` hands it one end of a new socket pair."""
+
+    def __init__(self, functions: Path, memory_mb: int):
+        self.functions = functions
+        self.memory_mb = memory_mb
+        self.process: asyncio.subprocess.Process | None = None
+        self._control: socket.socket | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "convexpy.runtime.runner", str(self.functions), str(self.memory_mb), str(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._control = ours
+        try:
+            ready = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(ours, 1), START_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            ready = b""
+        if ready != b"R":
+            await self.stop()
+            raise RunnerStartFailed("the runner zygote did not start (see the error above)")
+
+    async def fork(self) -> Runner:
+        async with self._lock:
+            if not self.alive:
+                await self.stop()
+                await self.start()
+            assert self._control is not None
+            ours, theirs = socket.socketpair()
+            try:
+                socket.send_fds(self._control, [b"F"], [theirs.fileno()])
+                reply = await self._receive_exactly(4)
+            finally:
+                theirs.close()
+        (pid,) = struct.unpack(">I", reply)
+        return Runner(pid, await HostChannel.connect(ours))
+
+    async def _receive_exactly(self, size: int) -> bytes:
+        assert self._control is not None
+        data = b""
+        while len(data) < size:
+            chunk = await asyncio.get_running_loop().sock_recv(self._control, size - len(data))
+            if not chunk:
+                raise RunnerStartFailed("the runner zygote exited")
+            data += chunk
+        return data
+
+    async def stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self.process is not None and self.process.returncode is None:
             self.process.kill()
+            await self.process.wait()
 
 
 def _error_reply(exc: BaseException) -> dict[str, Any]:
@@ -110,65 +210,68 @@ def _error_reply(exc: BaseException) -> dict[str, Any]:
 
 
 class RunnerPool:
-    """N runner processes for one functions folder; a runner found dead is replaced when next taken."""
+    """Runners for one functions folder: ``warm`` kept, more forked on demand, dead ones dropped."""
 
-    def __init__(self, functions: Path, size: int, *, memory_mb: int = 0):
+    def __init__(self, functions: Path, warm: int, *, memory_mb: int = 0, idle_s: float = IDLE_S):
         self.functions = Path(functions).resolve()
-        self.size = size
-        self.memory_mb = memory_mb
-        self._idle: asyncio.Queue[Runner] = asyncio.Queue()
+        self.warm = warm
+        self.idle_s = idle_s
+        self._zygote = Zygote(self.functions, memory_mb)
+        self._idle: deque[Runner] = deque()
+        """Most recently used last: calls take from the end, so the runners at the front age out."""
         self._all: set[Runner] = set()
 
-    async def open(self) -> None:
-        for _ in range(self.size):
-            await self._idle.put(await self._spawn())
+    @property
+    def size(self) -> int:
+        """Runner processes alive now (busy and idle)."""
+        return len(self._all)
 
-    async def _spawn(self) -> Runner:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "convexpy.runtime.runner", str(self.functions), str(self.memory_mb),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )
-        assert process.stdout is not None
-        ready = await receive(process.stdout)
-        if ready.get("type") != "ready":
-            raise RuntimeError(f"a runner did not start: {ready!r}")
-        runner = Runner(process)
+    async def open(self) -> None:
+        await self._zygote.start()
+        for _ in range(self.warm):
+            self._idle.append(await self._fork())
+
+    async def _fork(self) -> Runner:
+        runner = await self._zygote.fork()
         self._all.add(runner)
         return runner
 
     async def call(self, kind: str, path: str, args_json: Any, answer: SyscallAnswer, user_time_s: float) -> RunnerResult:
-        """Run ``path`` on an idle runner. :class:`RunnerDied` if its runner died under it (already
-        replaced: the caller decides whether running it again is safe), :class:`UserTimeout` past the limit."""
-        runner = await self._idle.get()
-        if not runner.alive:
-            runner = await self._replace(runner)
+        """Run ``path`` on an idle runner. :class:`RunnerDied` if its runner died under it (the caller
+        decides whether running it again is safe), :class:`UserTimeout` past the limit."""
+        runner = await self._take()
         try:
             result = await runner.run({"type": "invoke", "kind": kind, "path": path, "args": args_json}, answer, user_time_s)
-        except (UserTimeout, RunnerDied):
-            await self._idle.put(await self._replace(runner))
-            raise
         except BaseException:
-            runner.kill()  # the caller went away mid-call: its runner's state is unknown
-            await self._idle.put(await self._replace(runner))
+            self._drop(runner)  # timed out, died, or the caller went away mid-call: its state is unknown
             raise
-        await self._idle.put(runner if runner.alive else await self._replace(runner))
+        self._give_back(runner)
         return result
 
-    async def _replace(self, runner: Runner) -> Runner:
+    async def _take(self) -> Runner:
+        while self._idle:
+            runner = self._idle.pop()
+            if runner.alive:
+                return runner
+            self._drop(runner)
+        return await self._fork()
+
+    def _give_back(self, runner: Runner) -> None:
+        if not runner.alive:
+            self._drop(runner)
+            return
+        now = time.monotonic()
+        runner.idle_since = now
+        self._idle.append(runner)
+        while len(self._all) > self.warm and self._idle[0].idle_since < now - self.idle_s:
+            self._drop(self._idle.popleft())
+
+    def _drop(self, runner: Runner) -> None:
         runner.kill()
         self._all.discard(runner)
-        try:
-            await asyncio.wait_for(runner.process.wait(), 5)
-        except asyncio.TimeoutError:
-            pass
-        return await self._spawn()
 
-    async def stop(self, timeout_s: float = 5.0) -> None:
+    async def stop(self) -> None:
         for runner in list(self._all):
-            runner.kill()
-        for runner in list(self._all):
-            try:
-                await asyncio.wait_for(runner.process.wait(), timeout_s)
-            except asyncio.TimeoutError:
-                pass
-        self._all.clear()
+            self._drop(runner)
+        self._idle.clear()
+        await self._zygote.stop()

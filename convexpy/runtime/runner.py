@@ -1,22 +1,33 @@
-"""A runner process: runs the user's Python functions, one at a time, outside the server.
+"""Runner processes: run the user's Python functions, one at a time each, outside the server.
 
-``python -m convexpy.runtime.runner <functions folder> [memory limit MB]``. It
-imports the functions folder once, then answers ``invoke`` frames from the host
-(``runtime/pool.py``) on stdin/stdout (``runtime/channel.py``). User code
-reaches the database, auth and other functions only through syscalls sent back
-to the host (``runtime/guest.py``); the host runs them against the request's
-transaction. So a function that spins, crashes or runs out of memory here can
-take down only this process, which the host replaces.
+``python -m convexpy.runtime.runner <functions folder> <memory limit MB> <control fd>``
+starts the *zygote*: it imports the functions folder once, then forks a runner
+for every socket the host (``runtime/pool.py``) passes it on the control
+socket, and answers with the runner's pid. Forking a process that has already
+imported everything makes a runner cost milliseconds and share the zygote's
+memory, so the pool can grow with load and shrink again.
 
-Standard output carries frames, so ``print`` is captured into log lines while a
-function runs and sent to standard error otherwise.
+A runner answers ``invoke`` frames on its socket (``runtime/channel.py``). User
+code reaches the database, auth and other functions only through syscalls sent
+back to the host (``runtime/guest.py``); the host runs them against the
+request's transaction. So a function that spins, crashes or runs out of memory
+here can take down only its own runner, which the host replaces.
+
+``print`` is captured into log lines while a function runs and goes to standard
+error otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import os
 import resource
+import signal
+import socket
+import struct
 import sys
+import traceback
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,6 +44,9 @@ from .loader import load_functions
 from .logs import LogCapture
 from .paths import parse_path
 
+NICENESS = 10
+"""Runners yield the CPU to the server: a function burning CPU slows other functions, not the
+server's own work (parsing requests, cached answers, commits). Forked runners inherit it."""
 ONE_WAY = frozenset({"1.0/queryCleanup"})
 """Syscalls whose answer the guest does not need: sent without waiting for one."""
 
@@ -104,18 +118,16 @@ def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
     return GuestActionCtx(transport)
 
 
-_LOOP = asyncio.new_event_loop()
-"""One event loop for the runner's life (a new one per call cost more than a by_sid query)."""
-
-
-def invoke(registry: Any, root: Path, transport: PipeTransport, request: dict[str, Any]) -> dict[str, Any]:
+def invoke(
+    loop: asyncio.AbstractEventLoop, registry: Any, root: Path, transport: PipeTransport, request: dict[str, Any]
+) -> dict[str, Any]:
     function = registry.get(parse_path(request["path"]))
     if function is None:
         return {"type": "result", "ok": False, "message": f"Could not find function for '{request['path']}'.\n", "logLines": []}
     args = cjson.from_json(request["args"])
     with LogCapture() as logs:
         try:
-            value = _LOOP.run_until_complete(function.handler(_context(function.kind, transport), args))
+            value = loop.run_until_complete(function.handler(_context(function.kind, transport), args))
             return {"type": "result", "ok": True, "value": cjson.to_json(normalize(value)), "logLines": logs.lines}
         except MemoryError:
             raise
@@ -130,40 +142,64 @@ def invoke(registry: Any, root: Path, transport: PipeTransport, request: dict[st
 
 
 def _die_with_the_server() -> None:
-    """Linux: be killed when the server process dies, even in the middle of a runaway function."""
+    """Linux: be killed when the parent dies (the server for the zygote, the zygote for a runner),
+    even in the middle of a runaway function. A fork clears it, so each process sets its own."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
-    import signal
-
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
 
 
-def main() -> None:
+def serve_runner(registry: Any, root: Path, sock: socket.socket, memory_mb: int) -> None:
+    """A forked runner: answer calls on ``sock`` until the host closes it."""
     _die_with_the_server()
-    root = Path(sys.argv[1]).resolve()
-    if len(sys.argv) > 2 and int(sys.argv[2]) > 0:
-        limit = int(sys.argv[2]) * 1024 * 1024
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    channel = BlockingChannel(sys.stdin.buffer, sys.stdout.buffer)
-    sys.stdout = sys.stderr  # frames own the real standard output
-    registry = load_functions(root)
+    channel = BlockingChannel(sock)
     transport = PipeTransport(channel)
-    channel.send({"type": "ready"})
+    loop = asyncio.new_event_loop()  # one for the runner's life: a new one per call costs more than a by_sid query
     while True:
         try:
             request = channel.receive()
         except ChannelClosed:
             return
         try:
-            channel.send(invoke(registry, root, transport, request))
+            channel.send(invoke(loop, registry, root, transport, request))
         except MemoryError:
             channel.send({"type": "result", "ok": False, "memory": True, "message": "Uncaught Error: the function ran out of memory\n",
                           "logLines": []})
-            sys.exit(3)  # replaced by the host
+            os._exit(3)  # replaced by the host
+
+
+def main() -> None:
+    _die_with_the_server()
+    os.nice(NICENESS)
+    root = Path(sys.argv[1]).resolve()
+    memory_mb = int(sys.argv[2])
+    control = socket.socket(fileno=int(sys.argv[3]))
+    sys.stdout = sys.stderr  # standard output stays the server's
+    registry = load_functions(root)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # runners that exit are reaped by the kernel
+    control.sendall(b"R")
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 16, 1)
+        if not message:
+            return  # the host went away
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            try:
+                serve_runner(registry, root, socket.socket(fileno=fds[0]), memory_mb)
+            except BaseException:  # noqa: BLE001 - a runner's own failure: say why, then go
+                traceback.print_exc()
+            os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(struct.pack(">I", pid))
 
 
 if __name__ == "__main__":

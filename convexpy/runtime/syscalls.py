@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 MAX_OPEN_QUERIES = 1024
 """Query streams one function may hold open at once."""
 PREFETCH_LIMIT = 16
-"""A stream whose ``limit`` is at most this is answered whole by ``1.0/queryStreamFirst`` (``first()``,
+"""A stream whose ``limit`` is at most this is answered whole by ``1.0/queryStreamAll`` (``first()``,
 ``unique()``, small ``take()``): one round trip for what Convex's runtime asks in several."""
 
 _COMPARISONS = {"$eq": "eq", "$neq": "neq", "$lt": "lt", "$lte": "lte", "$gt": "gt", "$gte": "gte",
@@ -172,15 +172,9 @@ class SyscallHost:
         query, limit = self.compile(_field(args, "query", dict))
         if limit is None or limit > PREFETCH_LIMIT:
             raise SyscallError(f"1.0/queryStreamAll needs a limit of at most {PREFETCH_LIMIT}")
-        documents = []
-        stream = query.__aiter__()
-        try:
-            async for document in stream:
-                documents.append(cjson.to_json(document))
-                if len(documents) >= limit:
-                    break
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+        # take() sizes its index read to the limit, as first() and unique() do in process, so the
+        # read is the one the index cache already holds.
+        documents = [cjson.to_json(document) for document in await query.take(limit)] if limit else []
         return {"page": documents}
 
     async def _query_page(self, args: dict[str, Any]) -> Any:

@@ -158,8 +158,7 @@ async def run_replica(
             watchdog.start()
             stack.push_async_callback(watchdog.stop)
         await database.schemas.push(registry.schema, force=settings.force_schema)
-        executor = Executor(registry, database, settings.functions)
-        executor.user_timeout_s, executor.action_timeout_s = settings.user_timeout_s, settings.action_timeout_s
+        executor = Executor(registry, database, settings.functions, settings)
         if settings.runners > 0:
             executor.pool = RunnerPool(settings.functions, settings.runners, memory_mb=settings.runner_memory_mb)
             await executor.pool.open()
