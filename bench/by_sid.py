@@ -41,10 +41,10 @@ async def seed_baseline(dsn: str, documents: int) -> None:
 
 
 def every_sid(documents: int):
-    """32 clients that between them ask for every sid in turn (a warm-up pass)."""
+    """Request ``n`` asks for sid ``n``: run with ``total=documents``, a warm-up pass over every sid."""
 
     def make(worker: int, n: int) -> dict:
-        return {"path": "bench:getBySid", "args": {"sid": f"s{(n * 32 + worker) % documents:07d}"}, "format": "convex_encoded_json"}
+        return {"path": "bench:getBySid", "args": {"sid": f"s{n % documents:07d}"}, "format": "convex_encoded_json"}
 
     return make
 
@@ -54,7 +54,7 @@ def measure(server: Server, documents: int, seconds: float) -> tuple[loadgen.Loa
     for every sid once (the steady state of a long-running server: 100k documents fit the default
     cache budget, and PostgreSQL's buffers hold the baseline's table and index)."""
     host, port = server.host_port
-    warm_up = loadgen.run(host, port, "/api/query", every_sid(documents), 32, 2.0 + documents / 4000)
+    warm_up = loadgen.run(host, port, "/api/query", every_sid(documents), 32, 300.0, total=documents)
     if warm_up.requests < documents:
         print(f"  note: the warm-up asked for {warm_up.requests:,} of {documents:,} sids")
     single = loadgen.run(host, port, "/api/query", lookups(documents), 1, seconds)

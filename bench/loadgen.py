@@ -4,7 +4,7 @@ Runs in its own process (so it does not share the server's cores' Python time
 with the server) and reports its own CPU use, so a saturated generator is
 visible next to the figures it produced.
 
-Usage (as a module): ``run(host, port, path, make_body, concurrency, seconds) -> LoadResult``.
+Usage (as a module): ``run(host, port, path, make_body, concurrency, seconds, total=None) -> LoadResult``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,15 @@ class LoadResult:
 
 
 async def _connection(host: str, port: int, path: str, make_body: Callable[[int, int], dict], worker: int,
-                      stop_at: float, out: dict) -> None:
+                      stop_at: float, total: int | None, out: dict) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     n = 0
     while time.monotonic() < stop_at:
+        if total is not None:  # numbered across all connections: each of 0 .. total-1 is asked once
+            if out["issued"] >= total:
+                break
+            n = out["issued"]
+            out["issued"] += 1
         body = orjson.dumps(make_body(worker, n))
         request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
@@ -63,12 +68,12 @@ async def _connection(host: str, port: int, path: str, make_body: Callable[[int,
 
 
 def _child(args: tuple, queue: multiprocessing.Queue) -> None:
-    host, port, path, make_body, concurrency, seconds = args
-    out = {"requests": 0, "errors": 0, "latencies": []}
+    host, port, path, make_body, concurrency, seconds, total = args
+    out = {"requests": 0, "errors": 0, "latencies": [], "issued": 0}
 
     async def main() -> float:
         start = time.monotonic()
-        await asyncio.gather(*(_connection(host, port, path, make_body, w, start + seconds, out) for w in range(concurrency)))
+        await asyncio.gather(*(_connection(host, port, path, make_body, w, start + seconds, total, out) for w in range(concurrency)))
         return time.monotonic() - start
 
     elapsed = uvloop.run(main())  # the cheaper loop leaves more of the machine to the server under test
@@ -76,10 +81,15 @@ def _child(args: tuple, queue: multiprocessing.Queue) -> None:
     queue.put(LoadResult(out["requests"], out["errors"], elapsed, out["latencies"], usage.ru_utime + usage.ru_stime))
 
 
-def run(host: str, port: int, path: str, make_body: Callable[[int, int], dict], concurrency: int, seconds: float) -> LoadResult:
-    """Drive ``concurrency`` keep-alive connections for ``seconds`` from a separate process."""
+def run(host: str, port: int, path: str, make_body: Callable[[int, int], dict], concurrency: int, seconds: float,
+        total: int | None = None) -> LoadResult:
+    """Drive ``concurrency`` keep-alive connections for ``seconds`` from a separate process.
+
+    ``make_body(worker, n)`` makes each request; with ``total``, ``n`` counts requests across all
+    connections and the run ends after ``total`` of them (or ``seconds``, whichever comes first).
+    """
     queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
-    process = multiprocessing.get_context("fork").Process(target=_child, args=((host, port, path, make_body, concurrency, seconds), queue))
+    process = multiprocessing.get_context("fork").Process(target=_child, args=((host, port, path, make_body, concurrency, seconds, total), queue))
     process.start()
     try:
         result = queue.get(timeout=seconds + 60)

@@ -5,7 +5,8 @@ Usage: scripts/bench [--quick] [--only 1 3 ...] [--seconds 10]
        (scripts/bench installs what is needed, then runs this file)
 
 Workloads (see each module): 1 by_sid.py, 2 inserts.py, 3 transfers.py, 4 insert_to_observed.py,
-5 idle_sessions.py, 6 big_table.py. --quick shrinks them (a smoke run, not figures to quote).
+5 idle_sessions.py, 6 big_table.py, 7 noisy_neighbour.py, 8 runner_costs.py. --quick shrinks them
+(a smoke run, not figures to quote).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import by_sid
 import idle_sessions
 import insert_to_observed
 import inserts
+import noisy_neighbour
+import runner_costs
 import transfers
 from harness import Row, table
 
@@ -40,7 +43,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs (smoke test)")
-    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 7), metavar="N", help="run only these workloads")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 9), metavar="N", help="run only these workloads")
     parser.add_argument("--seconds", type=float, help="seconds per measured run (default 10, quick 2)")
     options = parser.parse_args()
     seconds = options.seconds or (2.0 if options.quick else 10.0)
@@ -51,6 +54,8 @@ def main() -> None:
         4: lambda: insert_to_observed.run(rate=50.0, seconds=seconds),
         5: lambda: idle_sessions.run(sessions=100 if options.quick else 1000),
         6: lambda: big_table.run(documents=50_000 if options.quick else 1_000_000),
+        7: lambda: noisy_neighbour.run(documents=10_000 if options.quick else 100_000, seconds=seconds),
+        8: lambda: runner_costs.run(seconds=seconds / 2),
     }
     started = time.monotonic()
     rows: list[Row] = []
@@ -62,7 +67,8 @@ def main() -> None:
     print()
     print(f"convexpy bench, {datetime.date.today().isoformat()}{' (quick)' if options.quick else ''}, "
           f"{time.monotonic() - started:.0f} s; {machine()}")
-    print("One replica, embedded PostgreSQL; ratio = convexpy / baseline (bench/baseline_server.py in the same run);")
+    print("One replica, embedded PostgreSQL; ratio = convexpy / baseline (bench/baseline_server.py in the same run;")
+    print("for 7, by_sid without the noisy clients; for 8, the same server with user code in process, --runners 0);")
     print("loadgen CPU = the load generator's own CPU share for convexpy / baseline (100% = one core).")
     print()
     print(table(rows))

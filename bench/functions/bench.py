@@ -1,5 +1,7 @@
 """Functions the benchmarks call."""
 
+import time
+
 from convexpy import mutation, query, v
 
 
@@ -73,3 +75,31 @@ async def seedSmall(ctx, args):
 @query(args={"paginationOpts": v.any()})
 async def page(ctx, args):
     return await ctx.db.query("small").paginate(args["paginationOpts"])
+
+
+@query(args={"ms": v.number(), "nonce": v.number()})
+async def burn(ctx, args):
+    """Spends ``ms`` of CPU time in user code (workload 7's noisy neighbour); ``nonce`` keeps each
+    call out of the response cache."""
+    deadline = time.process_time() + args["ms"] / 1000
+    spins = 0
+    while time.process_time() < deadline:
+        spins += 1
+    return args["ms"]
+
+
+@query(args={"n": v.number(), "nonce": v.number()})
+async def syscalls(ctx, args):
+    """``n`` synchronous syscalls that touch no data (``normalize_id`` of a malformed id): the
+    round trip between user code and the host, and nothing else (workload 8; ``nonce`` keeps each
+    call out of the response cache)."""
+    for _ in range(int(args["n"])):
+        ctx.db.normalize_id("services", "not an id")
+    return args["n"]
+
+
+@query(args={"sid": v.string(), "nonce": v.number()})
+async def getBySidUncached(ctx, args):
+    """getBySid with a ``nonce`` that keeps each call out of the response cache: every call runs
+    the function (its index read stays cached), workload 8."""
+    return await ctx.db.query("services").with_index("by_sid", lambda q: q.eq("sid", args["sid"])).unique()

@@ -30,16 +30,22 @@ async def test_no_more_than_the_limit_run_at_once_and_every_call_gets_its_turn()
     assert slots.running == 0
 
 
-async def test_a_call_that_waits_too_long_is_refused_with_overloaded():
-    slots = FunctionSlots("mutations", 1, wait_s=0.05)
+async def _holder(slots: FunctionSlots) -> tuple[asyncio.Task, asyncio.Event]:
+    """A task that takes a slot (or waits for one) and keeps it until the event is set."""
     release = asyncio.Event()
 
     async def hold() -> None:
         async with slots:
             await release.wait()
 
-    holder = asyncio.create_task(hold())
+    task = asyncio.create_task(hold())
     await asyncio.sleep(0)
+    return task, release
+
+
+async def test_a_call_that_waits_too_long_is_refused_with_overloaded():
+    slots = FunctionSlots("mutations", 1, wait_s=0.05)
+    holder, release = await _holder(slots)
     with pytest.raises(Overloaded, match="Too many concurrent mutations: 1 are running"):
         async with slots:
             pass
@@ -51,16 +57,8 @@ async def test_a_call_that_waits_too_long_is_refused_with_overloaded():
 
 async def test_a_caller_that_goes_away_while_waiting_leaves_no_slot_taken():
     slots = FunctionSlots("actions", 1, wait_s=5)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with slots:
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(hold())
-    await asyncio.sleep(0)
+    holder, release = await _holder(slots)
+    waiter, _ = await _holder(slots)
     waiter.cancel()
     release.set()
     await holder

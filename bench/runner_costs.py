@@ -1,0 +1,67 @@
+"""Workload 8, what running user code in runner processes costs: a syscall's round trip and a by_sid
+function run (not answered from the response cache), each with user code in runners (the default)
+against the same server with user code in its own process (``--runners 0``, the baseline).
+
+Usage: python bench/runner_costs.py [--seconds 5]
+Both at 1 client over /api/query; the index read behind by_sid is cached in both, so the difference
+is the runner: the call, the syscall and the result crossing a socket, and the process switches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import loadgen
+from harness import Row, percentile, running_server, seed, table
+
+DOCUMENTS = 1000
+SYSCALLS = 200
+
+
+def syscalls(n: int):
+    def make(worker: int, i: int) -> dict:
+        return {"path": "bench:syscalls", "args": {"n": n, "nonce": time.perf_counter_ns()}, "format": "convex_encoded_json"}
+
+    return make
+
+
+def uncached_lookup(worker: int, i: int) -> dict:
+    return {"path": "bench:getBySidUncached", "args": {"sid": f"s{i % DOCUMENTS:07d}", "nonce": time.perf_counter_ns()},
+            "format": "convex_encoded_json"}
+
+
+def measure(extra: list[str], seconds: float) -> tuple[float, float, float]:
+    """(syscall round trip, by_sid function run p50, by_sid function runs/s at 16 clients)."""
+    with running_server(extra=extra) as server:
+        seed(server, "bench:seedServices", DOCUMENTS, DOCUMENTS)
+        host, port = server.host_port
+        loadgen.run(host, port, "/api/query", uncached_lookup, 16, 2.0)  # warm up: index reads cached, runners forked
+        empty = loadgen.run(host, port, "/api/query", syscalls(0), 1, seconds)
+        many = loadgen.run(host, port, "/api/query", syscalls(SYSCALLS), 1, seconds)
+        lookup = loadgen.run(host, port, "/api/query", uncached_lookup, 1, seconds)
+        busy = loadgen.run(host, port, "/api/query", uncached_lookup, 16, seconds)
+    per_syscall = (percentile(many.latencies_ms, 0.5) - percentile(empty.latencies_ms, 0.5)) / SYSCALLS
+    return per_syscall, percentile(lookup.latencies_ms, 0.5), busy.rate
+
+
+def run(seconds: float = 5.0) -> list[Row]:
+    runners = measure(["--runners", "4"], seconds)
+    in_process = measure(["--runners", "0"], seconds)
+    note = "baseline: the same server with user code in process (--runners 0)"
+    return [
+        Row("8 runner costs", "syscall round trip, p50", runners[0] * 1000, in_process[0] * 1000, "µs", "", None, note),
+        Row("8 runner costs", "by_sid function run (response cache missed): p50, 1 client", runners[1], in_process[1], "ms"),
+        Row("8 runner costs", "by_sid function runs/s, 16 clients", runners[2], in_process[2], "/s"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    options = parser.parse_args()
+    print(table(run(options.seconds)))
+
+
+if __name__ == "__main__":
+    main()
