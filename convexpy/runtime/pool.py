@@ -26,7 +26,6 @@ timed, limited and killed from outside, which a thread cannot.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import socket
@@ -42,7 +41,6 @@ from ..errors import ConvexError, FunctionError
 from ..values import json as cjson
 from .channel import ChannelClosed, HostChannel
 
-logger = logging.getLogger(__name__)
 RERUNS = 2
 """Times a query is run again after its runner died under it (a mutation is retried as a conflict)."""
 IDLE_S = 30.0
