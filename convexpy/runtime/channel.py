@@ -119,8 +119,12 @@ class HostChannel(asyncio.BufferedProtocol):
                 return
             if end - start < 4 + length:
                 break
-            with memoryview(buffer) as view:
-                self._frames.append(orjson.loads(view[start + 4:start + 4 + length]))
+            try:
+                with memoryview(buffer) as view:
+                    self._frames.append(orjson.loads(view[start + 4:start + 4 + length]))
+            except orjson.JSONDecodeError:
+                self.close()  # a runner that wrote garbage is broken: treated as gone
+                return
             start += 4 + length
         if start == end:
             start = end = 0

@@ -11,10 +11,11 @@ for ``IDLE_S``.
 
 To run a function the host takes an idle runner, sends it the call, and answers
 its syscalls against the request's transaction (``runtime/syscalls.py``) until
-the result comes back. User time is the time the runner spends outside
-syscalls; past the limit (1 s for queries and mutations, a setting for
-actions) the runner is killed and the function fails with the timeout error. A
-runner that dies (a crash, its memory limit, a kill) is dropped too: a query or
+the result comes back. User time is the runner's CPU time, counted by the
+runner itself (``UserClock`` in ``runtime/runner.py``); past the limit (1 s for
+queries and mutations, a setting for actions) the function fails with the
+timeout error and its runner is replaced. Code that blocks without spending CPU
+is caught by a wall-clock backstop here, which kills the runner. A runner that dies (a crash, its memory limit, a kill) is dropped too: a query or
 mutation on it is run again on another one (nothing of a mutation is committed
 until the host commits it); an action fails, since it may have had effects.
 
@@ -47,6 +48,10 @@ IDLE_S = 30.0
 """Runners beyond the warm ones are stopped after this long without a call."""
 START_TIMEOUT_S = 120.0
 """Longest the zygote may take to import the functions folder."""
+BACKSTOP_FACTOR = 4
+BACKSTOP_SLACK_S = 1.0
+"""The wall-clock backstop: a call that goes ``limit * BACKSTOP_FACTOR + BACKSTOP_SLACK_S`` without a
+syscall is killed, for code that blocks without spending CPU (the runner counts CPU time itself)."""
 
 
 class RunnerDied(Exception):
@@ -95,18 +100,21 @@ class Runner:
             channel.send(request)
         except ChannelClosed:
             raise RunnerDied() from None
-        user_left = user_time_s
+        wall_left = user_time_s * BACKSTOP_FACTOR + BACKSTOP_SLACK_S
         while True:
             started = time.monotonic()
             try:
-                message = await channel.receive(max(user_left, 0.001))
+                message = await channel.receive(max(wall_left, 0.001))
             except TimeoutError:
                 self.kill()
                 raise UserTimeout(user_time_s) from None
             except ChannelClosed:
                 raise RunnerDied() from None
-            user_left -= time.monotonic() - started  # the time spent in syscalls below is not counted
+            wall_left -= time.monotonic() - started  # the time spent in syscalls below is not counted
             if message.get("type") == "result":
+                if message.get("timeout"):
+                    self.kill()  # it exits after saying so; its state is not to be trusted
+                    raise UserTimeout(user_time_s)
                 if message.get("memory"):
                     await channel.closed  # it exits right after saying so
                 return RunnerResult(
@@ -239,7 +247,8 @@ class RunnerPool:
         decides whether running it again is safe), :class:`UserTimeout` past the limit."""
         runner = await self._take()
         try:
-            result = await runner.run({"type": "invoke", "kind": kind, "path": path, "args": args_json}, answer, user_time_s)
+            request = {"type": "invoke", "kind": kind, "path": path, "args": args_json, "userTimeS": user_time_s}
+            result = await runner.run(request, answer, user_time_s)
         except BaseException:
             self._drop(runner)  # timed out, died, or the caller went away mid-call: its state is unknown
             raise

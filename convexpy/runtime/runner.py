@@ -49,20 +49,76 @@ NICENESS = 10
 server's own work (parsing requests, cached answers, commits). Forked runners inherit it."""
 ONE_WAY = frozenset({"1.0/queryCleanup"})
 """Syscalls whose answer the guest does not need: sent without waiting for one."""
+REPEAT_S = 0.1
+"""After the limit, the clock fires again this often (CPU time): user code that catches
+:class:`OutOfUserTime` with a bare ``except`` is interrupted again."""
+TIMED_OUT_EXIT = 4
+"""The exit status of a runner that ran out of user time (the host replaces it)."""
+
+
+class OutOfUserTime(BaseException):
+    """Raised into user code when its CPU time is up: a BaseException, so ``except Exception``
+    in user code does not swallow it."""
+
+
+class UserClock:
+    """A function's user-time limit, counted in the runner's own CPU time (``ITIMER_PROF``).
+
+    CPU time, not wall time: a runner waiting for a syscall's answer spends none, and one
+    that waits for a core behind other runners on a busy machine is not charged for it, so
+    load alone never times a function out. The host keeps a wall-clock backstop for code
+    that blocks without spending CPU (``runtime/pool.py``). The clock never interrupts the
+    runner's own frame I/O (that would corrupt the stream): an expiry there is raised when
+    the syscall returns to user code.
+    """
+
+    def __init__(self) -> None:
+        self._in_syscall = False
+        self._expired = False
+        signal.signal(signal.SIGPROF, self._on_expiry)
+
+    def start(self, limit_s: float) -> None:
+        self._expired = False
+        signal.setitimer(signal.ITIMER_PROF, limit_s, REPEAT_S)
+
+    def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+    @property
+    def expired(self) -> bool:
+        return self._expired
+
+    def enter_syscall(self) -> None:
+        self._in_syscall = True
+
+    def leave_syscall(self) -> None:
+        self._in_syscall = False
+        if self._expired:
+            raise OutOfUserTime()
+
+    def _on_expiry(self, signum: int, frame: Any) -> None:
+        self._expired = True
+        if not self._in_syscall:
+            raise OutOfUserTime()
 
 
 class PipeTransport:
     """Syscalls as frames to the host and back; blocking, as this process runs one function at a time."""
 
-    def __init__(self, channel: BlockingChannel):
+    def __init__(self, channel: BlockingChannel, clock: UserClock):
         self._channel = channel
+        self._clock = clock
 
     def call_sync(self, op: str, args_json: str) -> str:
-        if op in ONE_WAY:
-            self._channel.send({"type": "syscall", "op": op, "args": args_json, "oneWay": True})
-            return "true"
-        self._channel.send({"type": "syscall", "op": op, "args": args_json})
-        answer = self._channel.receive()
+        self._clock.enter_syscall()
+        try:
+            if op in ONE_WAY:
+                self._channel.send({"type": "syscall", "op": op, "args": args_json, "oneWay": True})
+                return "true"
+            self._channel.send({"type": "syscall", "op": op, "args": args_json})
+            answer = self._channel.receive()
+        finally:
+            self._clock.leave_syscall()
         if answer.get("ok"):
             return answer["result"]
         raise _error_from(answer)
@@ -118,8 +174,8 @@ def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
     return GuestActionCtx(transport)
 
 
-def invoke(
-    loop: asyncio.AbstractEventLoop, registry: Any, root: Path, transport: PipeTransport, request: dict[str, Any]
+async def invoke(
+    registry: Any, root: Path, transport: PipeTransport, clock: UserClock, request: dict[str, Any]
 ) -> dict[str, Any]:
     function = registry.get(parse_path(request["path"]))
     if function is None:
@@ -127,10 +183,18 @@ def invoke(
     args = cjson.from_json(request["args"])
     with LogCapture() as logs:
         try:
-            value = loop.run_until_complete(function.handler(_context(function.kind, transport), args))
+            clock.start(request["userTimeS"])
+            try:
+                value = await function.handler(_context(function.kind, transport), args)
+            finally:
+                clock.stop()
+            if clock.expired:
+                raise OutOfUserTime()  # the user's code caught it, and went on
             return {"type": "result", "ok": True, "value": cjson.to_json(normalize(value)), "logLines": logs.lines}
         except MemoryError:
             raise
+        except OutOfUserTime:
+            return {"type": "result", "ok": False, "timeout": True, "logLines": logs.lines}
         except ConvexError as error:
             try:
                 data = cjson.to_json(normalize(error.data))
@@ -159,16 +223,24 @@ def serve_runner(registry: Any, root: Path, sock: socket.socket, memory_mb: int)
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    channel = BlockingChannel(sock)
-    transport = PipeTransport(channel)
-    loop = asyncio.new_event_loop()  # one for the runner's life: a new one per call costs more than a by_sid query
+    # One task for the runner's life, awaiting each handler inline: a task and a loop start per
+    # call cost more than a by_sid query. Syscalls block this task, as the runner does nothing else.
+    asyncio.run(_serve(registry, root, BlockingChannel(sock)))
+
+
+async def _serve(registry: Any, root: Path, channel: BlockingChannel) -> None:
+    clock = UserClock()
+    transport = PipeTransport(channel, clock)
     while True:
         try:
             request = channel.receive()
         except ChannelClosed:
             return
         try:
-            channel.send(invoke(loop, registry, root, transport, request))
+            result = await invoke(registry, root, transport, clock, request)
+            channel.send(result)
+            if result.get("timeout"):
+                os._exit(TIMED_OUT_EXIT)  # the interrupted code may have left anything half done
         except MemoryError:
             channel.send({"type": "result", "ok": False, "memory": True, "message": "Uncaught Error: the function ran out of memory\n",
                           "logLines": []})

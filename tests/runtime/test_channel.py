@@ -44,3 +44,12 @@ async def test_a_closed_runner_end_is_reported_and_a_silent_one_times_out():
     theirs.close()
     with pytest.raises(ChannelClosed):
         await asyncio.wait_for(channel.receive(), 5)
+
+
+async def test_a_frame_that_is_not_json_closes_the_channel():
+    ours, theirs = socket.socketpair()
+    channel = await HostChannel.connect(ours)
+    theirs.sendall(b"\x00\x00\x00\x05{oops")
+    with pytest.raises(ChannelClosed):
+        await asyncio.wait_for(channel.receive(), 5)
+    theirs.close()

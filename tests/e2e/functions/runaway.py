@@ -35,3 +35,29 @@ async def dieOnce(ctx, args):
 async def allocate(ctx, args):
     hoard = bytearray(int(args["megabytes"]) * 1024 * 1024)
     return len(hoard)
+
+
+@query(args={"seconds": v.number()})
+async def stubborn(ctx, args):
+    """Spins and swallows whatever interrupts it (a bare ``except``) until its deadline."""
+    deadline = time.monotonic() + args["seconds"]
+    while time.monotonic() < deadline:
+        try:
+            while time.monotonic() < deadline:
+                pass
+        except BaseException:  # noqa: BLE001 - the point: user code that catches everything
+            pass
+    return "finished"
+
+
+@query(args={"seconds": v.number()})
+async def block(ctx, args):
+    """Blocks the runner without spending CPU."""
+    time.sleep(args["seconds"])
+    return "finished"
+
+
+@query(args={"id": v.string(), "times": v.number()})
+async def getMany(ctx, args):
+    """One syscall after another: time spent waiting for their answers is not user time."""
+    return [await ctx.db.get(args["id"]) for _ in range(int(args["times"]))]
