@@ -1,0 +1,125 @@
+"""The bundled `convex/server` library runs in V8 against the syscall protocol: the analysis sees
+what the reference backend sees, calls return Convex JSON, errors and logs come back as Convex
+words them, and queries are deterministic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from convexpy.errors import SyscallError
+from convexpy.runtime.js.isolate import Isolate
+
+DOC = {"_id": "kx7f", "_creationTime": 1700000000000.5, "sid": "s1", "name": "Yellow 😀", "owner": "ada"}
+
+
+class FakeHost:
+    """Answers the syscalls of a by_sid lookup with one document, and records every call."""
+
+    def __init__(self, found: dict | None = DOC):
+        self.found = found
+        self.calls: list[tuple[str, dict]] = []
+        self._served = False
+
+    def __call__(self, op: str, args_json: str) -> str:
+        args = json.loads(args_json)
+        self.calls.append((op, args))
+        if op == "1.0/queryStream":
+            self._served = False
+            return json.dumps({"queryId": 7})
+        if op == "1.0/queryStreamNext":
+            value, self._served = (None if self._served else self.found), True
+            return json.dumps({"value": value, "done": value is None})
+        if op == "1.0/queryCleanup":
+            return "true"
+        if op == "1.0/shallowMerge":
+            return json.dumps({**DOC, **args["value"]})
+        if op == "1.0/insert":
+            return json.dumps({"_id": "new1"})
+        raise SyscallError(f"Unknown operation {op}")
+
+
+@pytest.fixture
+def host():
+    return FakeHost()
+
+
+@pytest.fixture
+def isolate(pushed, host):
+    isolate = Isolate(pushed, host)
+    yield isolate
+    isolate.close()
+
+
+def test_the_analysis_finds_each_function_with_its_kind_visibility_and_validators(isolate):
+    functions = {f["name"]: f for f in isolate.analyze("yellowpages.js")}
+    assert sorted(functions) == ["clock", "counted", "fails", "getBySid", "upsert"]
+    assert functions["getBySid"]["udfType"] == "Query" and functions["getBySid"]["visibility"] == {"kind": "public"}
+    assert functions["fails"]["udfType"] == "Mutation" and functions["fails"]["visibility"] == {"kind": "internal"}
+    assert json.loads(functions["getBySid"]["args"]) == {
+        "type": "object", "value": {"sid": {"fieldType": {"type": "string"}, "optional": False}}}
+    assert json.loads(functions["upsert"]["returns"]) == {"type": "id", "tableName": "yp_services"}
+    assert functions["getBySid"]["returns"] == "null"
+
+
+def test_the_schema_exports_its_tables_and_indexes(isolate):
+    schema = isolate.export_default("schema.js")
+    (table,) = schema["tables"]
+    assert table["tableName"] == "yp_services"
+    assert table["indexes"] == [{"indexDescriptor": "by_sid", "fields": ["sid"]}]
+    assert schema["schemaValidation"] is True
+
+
+def test_a_query_reads_through_the_syscalls_convex_sends(isolate, host):
+    outcome = isolate.invoke("yellowpages.js", "getBySid", "Query", '[{"sid": "s1"}]', 1, 0.0)
+    assert outcome.ok and outcome.value == DOC
+    assert [op for op, _ in host.calls] == ["1.0/queryStream", "1.0/queryStreamNext", "1.0/queryStreamNext", "1.0/queryCleanup"]
+    query = host.calls[0][1]["query"]
+    assert query["source"] == {"type": "IndexRange", "indexName": "yp_services.by_sid",
+                               "range": [{"type": "Eq", "fieldPath": "sid", "value": "s1"}], "order": None}
+    assert query["operators"] == [{"limit": 2}]
+
+
+def test_a_mutation_logs_with_levels_and_writes(isolate, host):
+    outcome = isolate.invoke("yellowpages.js", "upsert", "Mutation", '[{"sid": "s1", "name": "New", "owner": "bo"}]', 1, 0.0)
+    assert outcome.ok and outcome.value == "kx7f"
+    assert outcome.log_lines == ["[LOG] 'upsert' 's1' {\n  owner: 'bo'\n}", "[WARN] 'careful 😀'"]
+    assert ("1.0/shallowMerge", {"id": "kx7f", "value": {"name": "New", "owner": "bo"}}) in host.calls
+
+
+def test_convex_error_data_and_thrown_errors_come_back_as_convex_words_them(isolate):
+    outcome = isolate.invoke("yellowpages.js", "upsert", "Mutation", '[{"sid": "s9", "name": "", "owner": "bo"}]', 1, 0.0)
+    assert not outcome.ok and outcome.has_error_data
+    assert outcome.error_data == {"code": "EMPTY_NAME", "sid": "s9"}
+    assert outcome.message.startswith("Uncaught ConvexError: ")
+    outcome = isolate.invoke("yellowpages.js", "fails", "Mutation", '[{"n": 3}]', 1, 0.0)
+    assert not outcome.ok and not outcome.has_error_data
+    assert outcome.message.startswith("Uncaught Error: no 3\n    at handler (convex:/yellowpages.js:")
+
+
+def test_a_failed_syscall_is_an_error_the_function_sees(pushed):
+    isolate = Isolate(pushed, _failing)
+    try:
+        outcome = isolate.invoke("yellowpages.js", "getBySid", "Query", '[{"sid": "s1"}]', 1, 0.0)
+    finally:
+        isolate.close()
+    assert not outcome.ok and "Uncaught Error: the database is on fire" in outcome.message
+
+
+def _failing(op: str, args_json: str) -> str:
+    raise SyscallError("the database is on fire")
+
+
+def test_queries_see_a_frozen_clock_and_a_seeded_random(isolate):
+    first = isolate.invoke("yellowpages.js", "clock", "Query", "[{}]", 42, 1_700_000_000_000.0).value
+    again = isolate.invoke("yellowpages.js", "clock", "Query", "[{}]", 42, 1_700_000_000_000.0).value
+    other = isolate.invoke("yellowpages.js", "clock", "Query", "[{}]", 43, 1_700_000_000_000.0).value
+    assert first[0] == first[2] == 1_700_000_000_000.0
+    assert first == again and first[1] != other[1] and 0 <= first[1] < 1
+
+
+def test_module_state_in_a_shared_chunk_is_one_live_binding(isolate):
+    assert isolate.invoke("yellowpages.js", "counted", "Query", "[{}]", 1, 0.0).value == [0, 1, 1]
+    assert isolate.invoke("other.js", "shadowed", "Query", "[{}]", 1, 0.0).value == {"outer": 2, "inner": 70, "shorthand": {"count": 2}}
+    assert isolate.invoke("yellowpages.js", "counted", "Query", "[{}]", 1, 0.0).value == [2, 3, 3]
