@@ -96,6 +96,12 @@ class CommitRefused(Overloaded):
     status = 500
 
 
+class PushRefused(BadRequest):
+    """A push (``npx convex deploy``) that cannot be taken; the CLI prints the message to its user."""
+
+    code = "InvalidModules"
+
+
 class DuplicateSessionRequest(BadRequest):
     """A WebSocket mutation re-used a ``(session, request id)`` pair whose outcome is already stored."""
 

@@ -22,6 +22,7 @@ WIRE = {
     errors.DatabaseUnavailable: (503, "DatabaseUnavailable"),
     errors.CommitRefused: (500, "CommitFailed"),
     errors.DuplicateSessionRequest: (400, "DuplicateRequest"),
+    errors.PushRefused: (400, "InvalidModules"),
     errors.OutOfRetention: (503, "OutOfRetention"),
 }
 

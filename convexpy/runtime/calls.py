@@ -33,6 +33,8 @@ class Deployment:
     """Unsent messages kept per WebSocket session before the client is dropped (``--session-outbox-mb``)."""
     session_max_queries: int = field(default_factory=lambda: _DEFAULTS.session_max_queries)
     """Queries one WebSocket session may subscribe to at once (``--session-max-queries``)."""
+    site_port: int = field(default_factory=lambda: _DEFAULTS.site_port)
+    """The site port (HTTP actions), for the URLs the CLI asks for."""
 
 
 def decode_args(raw: Any) -> list[Any]:

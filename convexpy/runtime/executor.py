@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from ..values.model import MAX_VALUE_SIZE, format_size, normalize, normalize_siz
 from ..values.validators import ValidationFailure, render
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .functions import ConvexFunction, FunctionKind
+from .js.pushed import PushedCode
 from .loader import FunctionRegistry
 from .logs import LogCapture
 from .paths import FunctionPath, parse_path
@@ -190,6 +192,8 @@ class Executor:
         self.functions_root = functions_root.resolve() if functions_root else None
         self.pool: RunnerPool | None = None
         """Runner processes for user code (``--runners``); None runs it in this process."""
+        self.pushed: PushedCode | None = None
+        """The last push's JavaScript (``npx convex deploy``), if this deployment serves pushes."""
         settings = settings or Settings.defaults()
         self.user_timeout_s = settings.user_timeout_s
         self.action_timeout_s = settings.action_timeout_s
@@ -204,11 +208,30 @@ class Executor:
     async def _in_runner(self, function: ConvexFunction, args: dict, host: Any, lines: list[str], limit_s: float) -> Any:
         """Run ``function`` in a runner process, answering its syscalls with ``host``."""
         assert self.pool is not None and function.path is not None
-        result = await self.pool.call(function.kind.value, function.path, cjson.to_json(args), host.call, limit_s)
+        answer, js = host.call, None
+        if function.js is not None:
+            js = {"module": function.js.module, "name": function.js.name, "push": function.js.push,
+                  "seed": int.from_bytes(os.urandom(4), "little"), "now": time.time() * 1000}
+            answer = self._with_pushed_modules(host.call)
+        result = await self.pool.call(function.kind.value, function.path, cjson.to_json(args), answer, limit_s, js)
         lines.extend(result.log_lines or [])
         if result.ok:
             return cjson.from_json(result.value)
         raise GuestFailure(result.message, cjson.from_json(result.error_data) if result.has_error_data else _NO_DATA)
+    def _with_pushed_modules(self, answer: Any) -> Any:
+        """``answer``, plus the one host syscall of the JavaScript guest: the push's module sources."""
+        pushed = self.pushed
+
+        async def call(op: str, args_json: str) -> str:
+            if op == "convexpy/pushedModules":
+                assert pushed is not None
+                if orjson.loads(args_json).get("push") != pushed.push_id:
+                    raise FunctionError("The deployment's code changed while this function started; try again.")
+                return orjson.dumps(pushed.sources).decode()
+            return await answer(op, args_json)
+
+        return call
+
     # --- resolution ------------------------------------------------------------------
 
     def resolve(
@@ -246,6 +269,9 @@ class Executor:
         stored with its writes.
         """
         function_path = parse_path(path) if isinstance(path, str) else path
+        if self.pushed is not None:
+            await self.pushed.refresh()
+            self.registry.pushed = self.pushed.functions
         try:
             function = self.resolve(function_path, identity, expected, style)
             call_args = self._validate_args(function, function_path, args)
@@ -295,6 +321,9 @@ class Executor:
         journal: str | None = None,
         session: tuple[str, int] | None = None,
     ) -> Outcome:
+        if function.js is not None and self.pool is None:
+            return Outcome(False, error_message="Uncaught Error: pushed JavaScript functions run in runner processes, and this "
+                                                "server runs user code in process (--runners 0)\n")
         if function.kind == FunctionKind.QUERY:
             return await self._run_query(function, args, identity, snapshot_ts, journal)
         if function.kind == FunctionKind.MUTATION:

@@ -24,6 +24,15 @@ class FunctionKind(str, Enum):
     HTTP_ACTION = "HttpAction"
 
 
+@dataclass(frozen=True)
+class JsExport:
+    """Where a pushed JavaScript function lives: its module, export name and push."""
+
+    module: str
+    name: str
+    push: str
+
+
 @dataclass
 class ConvexFunction:
     handler: Callable[..., Any]
@@ -33,6 +42,8 @@ class ConvexFunction:
     returns: Validator | None
     path: str | None = None
     """``module:name``, set when the loader registers the function."""
+    js: JsExport | None = None
+    """Set for a pushed JavaScript function (run in V8 by a runner; ``handler`` is None)."""
 
     async def __call__(self, ctx: Any, args: Any = None) -> Any:
         return await self.handler(ctx, {} if args is None else args)

@@ -25,10 +25,13 @@ PACKAGE = "convex_functions"
 @dataclass
 class FunctionRegistry:
     functions: dict[FunctionPath, ConvexFunction] = field(default_factory=dict)
+    """The functions folder's Python functions."""
     schema: SchemaDefinition | None = None
+    pushed: dict[FunctionPath, ConvexFunction] = field(default_factory=dict)
+    """The last push's JavaScript functions (``runtime/js/pushed.py``); a path is never in both."""
 
     def get(self, path: FunctionPath) -> ConvexFunction | None:
-        return self.functions.get(path)
+        return self.functions.get(path) or self.pushed.get(path)
 
 
 def _module_paths(root: Path) -> list[Path]:

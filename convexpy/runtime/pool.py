@@ -79,6 +79,12 @@ class RunnerResult:
 
 SyscallAnswer = Callable[[str, str], Awaitable[str]]
 """``(op, args JSON) -> result JSON``: the host's side of one function's syscalls."""
+ANALYZE_TIMEOUT_S = 30.0
+"""Longest a push's analysis may run (its modules are imported, as the reference backend does)."""
+
+
+async def _no_syscalls(op: str, args_json: str) -> str:
+    raise FunctionError(f"{op} is not allowed while a push is analyzed")
 
 
 class Runner:
@@ -242,12 +248,24 @@ class RunnerPool:
         self._all.add(runner)
         return runner
 
-    async def call(self, kind: str, path: str, args_json: Any, answer: SyscallAnswer, user_time_s: float) -> RunnerResult:
-        """Run ``path`` on an idle runner. :class:`RunnerDied` if its runner died under it (the caller
-        decides whether running it again is safe), :class:`UserTimeout` past the limit."""
+    async def call(
+        self, kind: str, path: str, args_json: Any, answer: SyscallAnswer, user_time_s: float, js: dict[str, Any] | None = None
+    ) -> RunnerResult:
+        """Run ``path`` on an idle runner (``js``: a pushed JavaScript function's module, export, push,
+        seed and clock). :class:`RunnerDied` if its runner died under it (the caller decides whether
+        running it again is safe), :class:`UserTimeout` past the limit."""
+        request = {"type": "invoke", "kind": kind, "path": path, "args": args_json, "userTimeS": user_time_s, "js": js}
+        return await self._run(request, answer, user_time_s)
+
+    async def analyze(self, modules: dict[str, str], function_modules: list[str], schema: str | None) -> RunnerResult:
+        """A push's analysis, in a runner (V8 never runs in the server process): ``value`` holds
+        ``functions`` (per module) and ``schema``."""
+        request = {"type": "analyze", "modules": modules, "functionModules": function_modules, "schema": schema}
+        return await self._run(request, _no_syscalls, ANALYZE_TIMEOUT_S)
+
+    async def _run(self, request: dict[str, Any], answer: SyscallAnswer, user_time_s: float) -> RunnerResult:
         runner = await self._take()
         try:
-            request = {"type": "invoke", "kind": kind, "path": path, "args": args_json, "userTimeS": user_time_s}
             result = await runner.run(request, answer, user_time_s)
         except BaseException:
             self._drop(runner)  # timed out, died, or the caller went away mid-call: its state is unknown

@@ -32,6 +32,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
+
 from .. import errors
 from ..errors import ConvexError
 from ..values import json as cjson
@@ -174,9 +176,67 @@ def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
     return GuestActionCtx(transport)
 
 
+class JsGuest:
+    """The pushed JavaScript this runner has loaded: one V8 context per push, made on first use."""
+
+    def __init__(self, transport: PipeTransport):
+        self._transport = transport
+        self._isolates: dict[str, Any] = {}
+
+    def isolate(self, push: str) -> Any:
+        isolate = self._isolates.get(push)
+        if isolate is None:
+            from .js.isolate import Isolate  # V8 starts threads: only in a runner, after the fork
+            from .js.modules import to_script
+
+            sources = orjson.loads(self._transport.call_sync("convexpy/pushedModules", orjson.dumps({"push": push}).decode()))
+            scripts = {path: to_script(path, source) for path, source in sources.items()}
+            for old in self._isolates.values():
+                old.close()
+            self._isolates = {push: Isolate(scripts, self._transport.call_sync)}
+            isolate = self._isolates[push]
+        return isolate
+
+    def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
+        js = request["js"]
+        args_json = orjson.dumps([request["args"]]).decode()
+        outcome = self.isolate(js["push"]).invoke(js["module"], js["name"], request["kind"], args_json, js["seed"], js["now"])
+        result: dict[str, Any] = {"type": "result", "ok": outcome.ok, "logLines": outcome.log_lines or []}
+        if outcome.ok:
+            result["value"] = outcome.value
+        else:
+            result["message"] = outcome.message
+            if outcome.has_error_data:
+                result["errorData"] = outcome.error_data
+        return result
+
+
+def analyze(request: dict[str, Any]) -> dict[str, Any]:
+    """A push's modules as the reference backend analyzes them (no syscalls allowed meanwhile)."""
+    from .js.isolate import Isolate
+    from .js.modules import to_script
+
+    def no_syscalls(op: str, args_json: str) -> str:
+        raise errors.SyscallError(f"{op} is not allowed while modules are imported (during analysis)")
+
+    try:
+        scripts = {path: to_script(path, source) for path, source in request["modules"].items()}
+        isolate = Isolate(scripts, no_syscalls)
+        try:
+            functions = {path: isolate.analyze(path) for path in request["functionModules"]}
+            schema = isolate.export_default(request["schema"]) if request.get("schema") else None
+        finally:
+            isolate.close()
+    except errors.ModuleLoadError as error:
+        return {"type": "result", "ok": False, "message": str(error)}
+    return {"type": "result", "ok": True, "value": {"functions": functions, "schema": schema}}
+
+
 async def invoke(
-    registry: Any, root: Path, transport: PipeTransport, clock: UserClock, request: dict[str, Any]
+    registry: Any, root: Path, transport: PipeTransport, clock: UserClock, request: dict[str, Any], js: JsGuest | None = None
 ) -> dict[str, Any]:
+    if request.get("js") is not None and js is not None:
+        return js.invoke(request)  # no CPU clock: its signal cannot stop V8; the host's backstop does
     function = registry.get(parse_path(request["path"]))
     if function is None:
         return {"type": "result", "ok": False, "message": f"Could not find function for '{request['path']}'.\n", "logLines": []}
@@ -231,13 +291,17 @@ def serve_runner(registry: Any, root: Path, sock: socket.socket, memory_mb: int)
 async def _serve(registry: Any, root: Path, channel: BlockingChannel) -> None:
     clock = UserClock()
     transport = PipeTransport(channel, clock)
+    js = JsGuest(transport)
     while True:
         try:
             request = channel.receive()
         except ChannelClosed:
             return
         try:
-            result = await invoke(registry, root, transport, clock, request)
+            if request.get("type") == "analyze":
+                channel.send(analyze(request))
+                continue
+            result = await invoke(registry, root, transport, clock, request, js)
             channel.send(result)
             if result.get("timeout"):
                 os._exit(TIMED_OUT_EXIT)  # the interrupted code may have left anything half done

@@ -21,6 +21,7 @@ from ..errors import BadRequest, InvalidId, RequestError
 from ..metrics import METRICS
 from ..runtime.calls import Deployment
 from .http_api import build_routes, error_response, json_response, scope_headers
+from .push_api import build_push_routes
 from .request_log import RequestLog, log_unexpected
 
 if TYPE_CHECKING:
@@ -154,7 +155,8 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
         }
         return PlainTextResponse(METRICS.render(gauges), media_type="text/plain; version=0.0.4")
 
-    routes = build_routes(deployment) + [
+    pushed = deployment.executor.pushed
+    routes = build_routes(deployment) + (build_push_routes(deployment, pushed) if pushed is not None else []) + [
         Route("/metrics", metrics),
         WebSocketRoute("/api/sync", hub.serve),
         WebSocketRoute("/api/{client_version}/sync", hub.serve),

@@ -19,6 +19,7 @@ from ..database import Database
 from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.calls import Deployment
 from ..runtime.executor import Executor
+from ..runtime.js.pushed import PushedCode
 from ..runtime.loader import load_functions
 from ..runtime.pool import RunnerPool
 from ..settings import Settings
@@ -159,6 +160,10 @@ async def run_replica(
             stack.push_async_callback(watchdog.stop)
         await database.schemas.push(registry.schema, force=settings.force_schema)
         executor = Executor(registry, database, settings.functions, settings)
+        executor.pushed = PushedCode(database)
+        await executor.pushed.load()
+        executor.pushed.watch()
+        registry.pushed = executor.pushed.functions
         if settings.runners > 0:
             executor.pool = RunnerPool(settings.functions, settings.runners, memory_mb=settings.runner_memory_mb)
             await executor.pool.open()
@@ -166,6 +171,7 @@ async def run_replica(
         deployment = Deployment(
             executor, keys, settings.instance_name, settings.redact_logs,
             session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,
+            site_port=settings.site_port,
         )
         servers = _servers(settings, deployment)
 

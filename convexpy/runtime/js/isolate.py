@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import orjson
 
-from ...errors import ConvexpyError, ModuleLoadError
+from ...errors import ModuleLoadError
 from .ascii import escape_astral
 from .modules import ModuleScript
 
@@ -85,19 +85,18 @@ class Isolate:
 
     def analyze(self, path: str) -> list[dict[str, Any]]:
         """The functions ``path`` exports: name, udfType, visibility, args and returns validator JSON."""
-        try:
-            return orjson.loads(self._entry.analyze(path))
-        except ConvexpyError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise ModuleLoadError(f"Failed to analyze {path}: {_js_message(exc)}") from None
+        return self._answer(path, self._entry.analyze(path))["functions"]
 
     def export_default(self, path: str) -> Any:
         """``default.export()`` of ``path`` (schema.js, convex.config.js), parsed."""
-        try:
-            return orjson.loads(self._entry.exportDefault(path))
-        except Exception as exc:  # noqa: BLE001
-            raise ModuleLoadError(f"Failed to analyze {path}: {_js_message(exc)}") from None
+        return self._answer(path, self._entry.exportDefault(path))["value"]
+
+    @staticmethod
+    def _answer(path: str, answer: str) -> dict[str, Any]:
+        parsed = orjson.loads(answer)
+        if not parsed["ok"]:
+            raise ModuleLoadError(f"Failed to analyze {path}: {parsed['message']}")
+        return parsed
 
     def invoke(self, path: str, name: str, udf_type: str, args_json: str, seed: int, now_ms: float) -> Invocation:
         """Run one function with ``args_json`` (a JSON array of Convex values, as Convex passes them)."""

@@ -165,32 +165,42 @@
       factories.set(path, factory);
     },
     // The exports of every function module, as the reference backend's analysis sees them.
+    // Answers {ok, functions} or {ok: false, message}: a module that throws as it loads is the
+    // push's error, worded as Convex words an uncaught error.
     analyze(path) {
-      const namespace = load(path);
-      const functions = [];
-      for (const name of Object.keys(namespace)) {
-        const value = namespace[name];
-        if (value === null || (typeof value !== "object" && typeof value !== "function")) continue;
-        const kinds = ["isQuery", "isMutation", "isAction", "isHttp"].filter((marker) => marker in value);
-        if (kinds.length !== 1) continue;
-        const isPublic = "isPublic" in value, isInternal = "isInternal" in value;
-        if (isPublic && isInternal) continue;
-        functions.push({
-          name,
-          udfType: { isQuery: "Query", isMutation: "Mutation", isAction: "Action", isHttp: "HttpAction" }[kinds[0]],
-          visibility: isPublic ? { kind: "public" } : isInternal ? { kind: "internal" } : null,
-          args: typeof value.exportArgs === "function" ? value.exportArgs() : null,
-          returns: typeof value.exportReturns === "function" ? value.exportReturns() : null,
-        });
+      try {
+        const namespace = load(path);
+        const functions = [];
+        for (const name of Object.keys(namespace)) {
+          const value = namespace[name];
+          if (value === null || (typeof value !== "object" && typeof value !== "function")) continue;
+          const kinds = ["isQuery", "isMutation", "isAction", "isHttp"].filter((marker) => marker in value);
+          if (kinds.length !== 1) continue;
+          const isPublic = "isPublic" in value, isInternal = "isInternal" in value;
+          if (isPublic && isInternal) continue;
+          functions.push({
+            name,
+            udfType: { isQuery: "Query", isMutation: "Mutation", isAction: "Action", isHttp: "HttpAction" }[kinds[0]],
+            visibility: isPublic ? { kind: "public" } : isInternal ? { kind: "internal" } : null,
+            args: typeof value.exportArgs === "function" ? value.exportArgs() : null,
+            returns: typeof value.exportReturns === "function" ? value.exportReturns() : null,
+          });
+        }
+        return ascii(JSON.stringify({ ok: true, functions }));
+      } catch (error) {
+        return ascii(JSON.stringify({ ok: false, message: describeError(error).message }));
       }
-      return ascii(JSON.stringify(functions));
     },
-    // The default export's `export()` (schema.js, convex.config.js), as a JSON string.
+    // The default export's `export()` (schema.js, convex.config.js): {ok, value} or {ok: false, message}.
     exportDefault(path) {
-      const value = load(path).default;
-      if (value === undefined || typeof value.export !== "function") throw new Error(`${path} has no default export with an export() method`);
-      const exported = value.export();
-      return ascii(typeof exported === "string" ? exported : JSON.stringify(exported));
+      try {
+        const value = load(path).default;
+        if (value === undefined || typeof value.export !== "function") throw new Error(`${path} has no default export with an export() method`);
+        const exported = value.export();
+        return ascii(JSON.stringify({ ok: true, value: typeof exported === "string" ? JSON.parse(exported) : exported }));
+      } catch (error) {
+        return ascii(JSON.stringify({ ok: false, message: describeError(error).message }));
+      }
     },
     // Starts one call; the result lands in `settled` once its promise settles (the host then reads it).
     invoke(path, name, udfType, argsJson, requestSeed, now) {

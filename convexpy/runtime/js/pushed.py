@@ -1,0 +1,152 @@
+"""Pushed code as deployment state: the modules of the last push, in the ``_modules`` system table.
+
+A push's modules are stored one document each (path, source, hash, the
+functions its analysis found), written in one commit by ``finish_push``, so
+every replica sees a push whole or not at all, in commit order: each one
+reloads its pushed functions when a commit writes ``_modules`` (a commit
+listener), and the push id (a hash over every module) names the version that
+runners load into V8.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ...database import Database
+from ...database.catalog import SYSTEM_TABLES
+from ...database.readset import Interval
+from ...errors import ModuleLoadError
+from ...values.ids import DocumentId
+from ...values.validators import validator_from_json
+from ..functions import ConvexFunction, FunctionKind, JsExport
+from ..paths import FunctionPath
+
+logger = logging.getLogger(__name__)
+MODULES_TABLE = "_modules"
+KINDS = {"Query": FunctionKind.QUERY, "Mutation": FunctionKind.MUTATION, "Action": FunctionKind.ACTION}
+
+
+def module_hash(source: str, source_map: str | None) -> str:
+    """The CLI's hash of a module: sha256 over the source and its source map, in hex."""
+    return hashlib.sha256((source + (source_map or "")).encode()).hexdigest()
+
+
+@dataclass
+class PushedModule:
+    path: str
+    """Relative to the functions folder, with ``.js`` (``yellowpages.js``, ``_deps/X.js``)."""
+    source: str
+    sha256: str
+    environment: str = "isolate"
+    functions: list[dict[str, Any]] = field(default_factory=list)
+    """The analysis: ``name``, ``udfType``, ``visibility``, ``args`` and ``returns`` (validator JSON)."""
+
+    def to_document(self) -> dict[str, Any]:
+        return {"path": self.path, "source": self.source, "sha256": self.sha256, "environment": self.environment,
+                "functions": orjson.dumps(self.functions).decode()}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "PushedModule":
+        return cls(document["path"], document["source"], document["sha256"], document.get("environment", "isolate"),
+                   orjson.loads(document.get("functions") or "[]"))
+
+
+def push_id(modules: list[PushedModule]) -> str:
+    return hashlib.sha256("\n".join(f"{m.path}:{m.sha256}" for m in sorted(modules, key=lambda m: m.path)).encode()).hexdigest()[:16]
+
+
+def function_path(module_path: str, name: str) -> FunctionPath:
+    """``yellowpages.js`` + ``getBySid`` -> ``yellowpages:getBySid`` (``default`` stays ``default``)."""
+    return FunctionPath(module_path[:-3] if module_path.endswith(".js") else module_path, name)
+
+
+def functions_of(modules: list[PushedModule]) -> dict[FunctionPath, ConvexFunction]:
+    """The registry entries of a push: validators from the analysis, run in V8 by a runner."""
+    push = push_id(modules)
+    found: dict[FunctionPath, ConvexFunction] = {}
+    for module in modules:
+        for entry in module.functions:
+            kind = KINDS.get(entry["udfType"])
+            if kind is None:
+                continue
+            visibility = entry.get("visibility") or {"kind": "public"}
+            try:
+                args = None if entry.get("args") in (None, "null") else validator_from_json(orjson.loads(entry["args"]))
+                returns = None if entry.get("returns") in (None, "null") else validator_from_json(orjson.loads(entry["returns"]))
+            except Exception as exc:  # noqa: BLE001 - a validator this server cannot read
+                raise ModuleLoadError(f"Failed to analyze {module.path}: the validators of {entry['name']} are invalid: {exc}") from None
+            path = function_path(module.path, entry["name"])
+            found[path] = ConvexFunction(None, kind, visibility["kind"] == "public", args, returns, str(path),  # type: ignore[arg-type]
+                                         js=JsExport(module.path, entry["name"], push))
+    return found
+
+
+class PushedCode:
+    """This replica's copy of the last push, reloaded whenever a commit writes ``_modules``."""
+
+    def __init__(self, database: Database):
+        self.database = database
+        self.modules: list[PushedModule] = []
+        self.functions: dict[FunctionPath, ConvexFunction] = {}
+        self.push_id = ""
+        self.version = 0
+        """Bumped on every reload: cached query results of older code must not be served."""
+        self._stale = False
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {module.path: module.source for module in self.modules}
+
+    def by_hash(self) -> dict[tuple[str, str], PushedModule]:
+        return {(module.path, module.sha256): module for module in self.modules}
+
+    async def load(self) -> None:
+        tx = self.database.begin(writable=False)
+        table = self.database.catalog.by_name.get(MODULES_TABLE)
+        modules = []
+        if table is not None:
+            async for document in tx.scan(table.by_id, Interval(b"", None)):
+                modules.append(PushedModule.from_document(document))
+        self.modules = sorted(modules, key=lambda module: module.path)
+        self.functions = functions_of(self.modules)
+        self.push_id = push_id(self.modules)
+        self.version += 1
+
+    def watch(self) -> None:
+        """Reload after every commit that writes ``_modules`` (this replica's or another's)."""
+        number = SYSTEM_TABLES[MODULES_TABLE]
+
+        def on_commit(ts: int, written: Any) -> None:
+            table = self.database.catalog.by_number.get(number)
+            if written is None or table is None or any(index.id in written.by_index for index in table.maintained()):
+                self._stale = True
+
+        self.database.commit_listeners.append(on_commit)
+
+    async def refresh(self) -> None:
+        """Reload if a commit wrote ``_modules`` since the last load (cheap when nothing did)."""
+        if self._stale:
+            self._stale = False
+            await self.load()
+
+    async def replace(self, modules: list[PushedModule]) -> int:
+        """Make ``modules`` the deployment's pushed code, in one commit; returns its ts."""
+        database = self.database
+
+        async def body(tx: Any) -> None:
+            table = await database.ensure_table(MODULES_TABLE, SYSTEM_TABLES[MODULES_TABLE])
+            old = [document async for document in tx.scan(table.by_id, Interval(b"", None))]
+            for document in old:
+                await tx.delete(table, DocumentId.decode(document["_id"]).internal_id)
+            for module in modules:
+                await tx.insert(table, module.to_document())
+
+        _, ts = await database.run_mutation(body)
+        await self.load()
+        return ts
+

@@ -1,0 +1,230 @@
+"""The push protocol of `npx convex deploy` / `dev` / `codegen` (CLI 1.48, "deploy2").
+
+The conversation (``spec/convex-deploy.md`` section 1): ``get_config_hashes``
+tells the CLI which modules the deployment already has; ``start_push``
+analyzes the pushed modules (in a runner: V8 never runs in the server
+process) and stages nothing; ``wait_for_schema`` reports the schema ready;
+``finish_push`` receives the whole ``start_push`` answer back and makes the
+push live: the schema first (its indexes backfilled), then every module in one
+commit of ``_modules``, which every replica follows. ``evaluate_schema`` is
+answered 404, which the CLI takes as "not supported" and falls back to
+``evaluate_push``.
+
+Stateless between calls: what ``finish_push`` needs travels in the
+``start_push`` answer under ``convexpy`` (the CLI echoes unknown keys back), so
+any replica may take any step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import brotli
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import BadRequest, PayloadTooLarge, PushRefused, SchemaError
+from ..runtime.calls import Deployment
+from ..runtime.js.pushed import PushedCode, PushedModule, function_path, module_hash
+from ..schema import SchemaDefinition
+from .http_api import header, json_response
+
+MAX_PUSH_BYTES = 256 * 1024 * 1024
+"""A push's request body, decompressed (the reference backend's limit is of this order)."""
+SERVER_VERSION = "1.48.0"
+_ANALYSIS_SKIPPED = ("convex.config.js", "schema.js", "auth.config.js", "crons.js", "http.js")
+"""Modules that are not function modules (http.js, crons.js and auth.config.js come with their issues)."""
+
+
+async def _read_push_body(request: Request) -> dict[str, Any]:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_PUSH_BYTES:
+            raise PayloadTooLarge(f"The push is too large (limit: {MAX_PUSH_BYTES} bytes)")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if (header(request, "content-encoding") or "").lower() == "br":
+        try:
+            body = brotli.decompress(body)
+        except brotli.error as exc:
+            raise BadRequest(f"Failed to decompress the request body: {exc}", code="BadJsonBody") from None
+        if len(body) > MAX_PUSH_BYTES:
+            raise PayloadTooLarge(f"The push is too large (limit: {MAX_PUSH_BYTES} bytes)")
+    try:
+        parsed = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Failed to parse JSON body: {exc}", code="BadJsonBody") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("Expected a JSON object body", code="BadJsonBody")
+    return parsed
+
+
+def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]:
+    executor = deployment.executor
+
+    def require_admin(request: Request, body: dict[str, Any]) -> None:
+        """The admin key from the body (the CLI repeats it there) or the Authorization header."""
+        key = body.get("adminKey")
+        identity = deployment.keys.check(key) if isinstance(key, str) else deployment.keys.identity_from_header(header(request, "authorization"))
+        if not identity.admin:
+            raise BadRequest("Pushing code needs the deployment's admin key.", code="Unauthenticated", status=401)
+
+    async def config_hashes(request: Request) -> Response:
+        body = await _read_push_body(request)
+        require_admin(request, body)
+        await pushed.refresh()
+        return json_response({
+            "config": {"functions": "convex/", "authInfo": []},
+            "moduleHashes": [{"path": m.path, "hash": m.sha256, "environment": m.environment} for m in pushed.modules],
+            "nodeDependencies": [], "udfServerVersion": SERVER_VERSION if pushed.modules else None, "nodeVersion": None,
+        })
+
+    async def not_implemented(request: Request) -> Response:
+        return json_response({"code": "NotFound", "message": "evaluate_schema is not supported; use evaluate_push"}, 404)
+
+    async def analyze(body: dict[str, Any]) -> dict[str, Any]:
+        """The push's modules, analyzed: what start_push answers and finish_push makes live."""
+        app = body.get("appDefinition")
+        if not isinstance(app, dict):
+            raise BadRequest("missing field `appDefinition`", code="BadJsonBody")
+        if body.get("componentDefinitions") or app.get("dependencies"):
+            raise PushRefused("Components (app.use(...) in convex.config.ts) are not supported by this deployment yet.")
+        known = pushed.by_hash()
+        modules: dict[str, PushedModule] = {}
+        for entry in app.get("changedModules") or []:
+            if entry.get("environment") == "node":
+                raise PushRefused(f"{entry['path']}: \"use node\" modules are not supported by this deployment yet "
+                                  "(it has no Node.js runtime).")
+            modules[entry["path"]] = PushedModule(entry["path"], entry["source"], module_hash(entry["source"], entry.get("sourceMap")))
+        for entry in app.get("unchangedModuleHashes") or []:
+            old = known.get((entry["path"], entry["sha256"]))
+            if old is None:
+                raise PushRefused(f"{entry['path']} was sent as unchanged, but this deployment does not have it; push again.")
+            modules[old.path] = PushedModule(old.path, old.source, old.sha256, old.environment)
+        schema_module = app.get("schema")
+        sources = {path: module.source for path, module in modules.items()}
+        if schema_module:
+            sources[schema_module["path"]] = schema_module["source"]
+        function_modules = [path for path in modules if not path.startswith("_deps/") and path not in _ANALYSIS_SKIPPED]
+        if executor.pool is None:
+            raise PushRefused("This server runs user code in process (--runners 0), so it cannot analyze or run pushed "
+                              "JavaScript; start it with --runners 1 or more.")
+        result = await executor.pool.analyze(sources, function_modules, schema_module["path"] if schema_module else None)
+        if not result.ok:
+            raise PushRefused(result.message.rstrip("\n"))
+        for path, functions in result.value["functions"].items():
+            modules[path].functions = functions
+        conflicts = [str(function_path(path, entry["name"])) for path in function_modules
+                     for entry in modules[path].functions if function_path(path, entry["name"]) in executor.registry.functions]
+        if conflicts:
+            raise PushRefused(f"These functions are defined both in the functions folder (Python) and in this push: "
+                              f"{', '.join(sorted(conflicts))}. Rename or remove one of each.")
+        schema = result.value.get("schema")
+        if schema is not None:
+            try:
+                SchemaDefinition.from_json(schema)
+            except SchemaError as error:
+                raise PushRefused(f"Hit an error while evaluating your schema: {error}", code="InvalidSchema") from None
+        return {"modules": [module.__dict__ for module in modules.values()], "schema": schema}
+
+    def index_diff(schema: dict[str, Any] | None) -> dict[str, Any]:
+        def indexes(tables: list[dict[str, Any]]) -> dict[str, list[str]]:
+            return {f"{t['tableName']}.{i['indexDescriptor']}": list(i["fields"]) for t in tables for i in t.get("indexes", [])}
+
+        current = executor.db.schema.to_json()["tables"] if executor.db.schema is not None else []
+        before, after = indexes(current), indexes(schema["tables"] if schema else [])
+        describe = lambda name, fields: {"name": name, "type": "database", "fields": fields}  # noqa: E731
+        return {"added_indexes": [describe(n, f) for n, f in after.items() if before.get(n) != f],
+                "removed_indexes": [describe(n, f) for n, f in before.items() if after.get(n) != f]}
+
+    def start_answer(analysis: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        functions = {
+            module["path"]: {"functions": [{**entry, "pos": None} for entry in module["functions"]], "httpRoutes": None,
+                             "cronSpecs": None, "sourceMapped": None}
+            for module in analysis["modules"] if module["functions"]
+        }
+        return {
+            "environmentVariables": {}, "externalDepsId": None, "componentDefinitionPackages": {}, "appAuth": [],
+            "analysis": {"": {
+                "definition": {"path": "", "definitionType": {"type": "app"}, "childComponents": [], "httpMounts": {},
+                               "exports": {"type": "branch", "branch": []}},
+                "schema": analysis["schema"], "functions": functions,
+                "udfConfig": {"serverVersion": SERVER_VERSION, "importPhaseRngSeed": None, "importPhaseUnixTimestamp": None},
+            }},
+            "app": {"definitionPath": "", "componentPath": "", "args": {}, "childComponents": {},
+                    "httpRoutes": {"httpModuleRoutes": None, "mounts": []}, "exports": {}},
+            "schemaChange": {"allocatedComponentIds": {}, "schemaIds": {"": None}, "indexDiffs": {"": index_diff(analysis["schema"])}},
+            "convexpy": analysis,
+        }
+
+    async def evaluate_push(request: Request) -> Response:
+        body = await _read_push_body(request)
+        require_admin(request, body)
+        analysis = await analyze(body)
+        return json_response({"schemaChange": {"allocatedComponentIds": {}, "schemaIds": {}, "indexDiffs": {"": index_diff(analysis["schema"])}}})
+
+    async def start_push(request: Request) -> Response:
+        body = await _read_push_body(request)
+        require_admin(request, body)
+        await pushed.refresh()
+        return json_response(start_answer(await analyze(body), body))
+
+    async def wait_for_schema(request: Request) -> Response:
+        body = await _read_push_body(request)
+        require_admin(request, body)
+        return json_response({"type": "complete"})
+
+    async def finish_push(request: Request) -> Response:
+        body = await _read_push_body(request)
+        require_admin(request, body)
+        start = body.get("startPush")
+        if not isinstance(start, dict) or not isinstance(start.get("convexpy"), dict):
+            raise BadRequest("finish_push needs the start_push answer of this deployment as `startPush`", code="BadJsonBody")
+        analysis = start["convexpy"]
+        modules = [PushedModule(**module) for module in analysis["modules"]]
+        await pushed.refresh()
+        before = {module.path for module in pushed.modules}
+        diff_indexes = index_diff(analysis["schema"])
+        if not body.get("dryRun"):
+            if analysis["schema"] is not None:
+                await executor.db.schemas.push(SchemaDefinition.from_json(analysis["schema"]))
+            await pushed.replace(modules)
+            executor.registry.pushed = pushed.functions
+        after = {module.path for module in modules}
+        return json_response({
+            "authDiff": {"added": [], "removed": []},
+            "definitionDiffs": {"": {}},
+            "componentDiffs": {"": {
+                "diffType": {"type": "modify" if before else "create"},
+                "moduleDiff": {"added": sorted(after - before), "removed": sorted(before - after)},
+                "udfConfigDiff": None,
+                "cronDiff": {"added": [], "updated": [], "deleted": []},
+                "indexDiff": diff_indexes,
+                "schemaDiff": None,
+            }},
+        })
+
+    async def push_completed(request: Request) -> Response:
+        await _read_push_body(request)
+        return json_response(None)
+
+    async def canonical_urls(request: Request) -> Response:
+        host = header(request, "host") or "127.0.0.1"
+        scheme = request.url.scheme
+        site = f"{scheme}://{host.rsplit(':', 1)[0]}:{deployment.site_port}"
+        return json_response({"convexCloudUrl": f"{scheme}://{host}", "convexSiteUrl": site})
+
+    return [
+        Route("/api/get_config_hashes", config_hashes, methods=["POST"]),
+        Route("/api/deploy2/evaluate_schema", not_implemented, methods=["POST"]),
+        Route("/api/deploy2/evaluate_push", evaluate_push, methods=["POST"]),
+        Route("/api/deploy2/start_push", start_push, methods=["POST"]),
+        Route("/api/deploy2/wait_for_schema", wait_for_schema, methods=["POST"]),
+        Route("/api/deploy2/finish_push", finish_push, methods=["POST"]),
+        Route("/api/deploy2/report_push_completed", push_completed, methods=["POST"]),
+        Route("/api/v1/get_canonical_urls", canonical_urls, methods=["GET"]),
+    ]
+

@@ -1,0 +1,197 @@
+"""`npx convex deploy` (the real CLI 1.48, offline) pushes an unchanged TypeScript `convex/` folder,
+and the official clients call the pushed functions, run in V8 in runner processes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from convex.http_client import ConvexHttpClient
+
+from ..conftest import create_database
+from .conftest import JS_DIR, _start
+
+HERE = Path(__file__).resolve().parent / "typescript"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when this returns: the CLI's version check fails fast
+
+
+def make_project(tmp_path: Path, edit=None) -> Path:
+    """A copy of the fixture project (optionally edited), with the test suite's npm packages."""
+    project = tmp_path / "project"
+    shutil.copytree(HERE / "project", project)
+    (project / "node_modules").symlink_to(JS_DIR / "node_modules")
+    if edit is not None:
+        edit(project / "convex")
+    return project
+
+
+def convex_cli(project: Path, server, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CI": "1", "CONVEX_VERSION_API_ORIGIN": f"http://127.0.0.1:{_closed_port()}"}
+    for name in ("CONVEX_DEPLOYMENT", "CONVEX_SELF_HOSTED_URL", "CONVEX_SELF_HOSTED_ADMIN_KEY"):
+        env.pop(name, None)
+    return subprocess.run(
+        [str(JS_DIR / "node_modules" / ".bin" / "convex"), *args, "--url", server.url, "--admin-key", server.admin_key],
+        cwd=project, env=env, capture_output=True, text=True, timeout=240,
+    )
+
+
+def deploy(project: Path, server, *extra: str) -> subprocess.CompletedProcess:
+    return convex_cli(project, server, "deploy", "--typecheck", "disable", *extra)
+
+
+@pytest.fixture(scope="module")
+async def ts_database(pg_server_url):
+    return await create_database(pg_server_url, "cxts_")
+
+
+@pytest.fixture(scope="module")
+def ts_server(ts_database, tmp_path_factory):
+    """A deployment of its own (a push replaces the schema), serving a Python folder beside the push."""
+    running = _start(ts_database, tmp_path_factory.mktemp("ts-server"), HERE / "python", None, None, "--runners", "2")
+    first = deploy(make_project(tmp_path_factory.mktemp("first-push")), running)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Deployed Convex functions" in first.stdout + first.stderr
+    yield running
+    running.stop()
+
+
+SERVICE = {"sid": "s-1", "name": "billing", "owner": "ada", "system": "shift", "language": "ts"}
+
+
+def test_pushed_functions_answer_the_official_clients(ts_server, js_installed):
+    client = ConvexHttpClient(ts_server.url)
+    service_id = client.mutation("yellowpages:upsert", SERVICE)
+    found = client.query("yellowpages:getBySid", {"sid": "s-1"})
+    assert found["_id"] == service_id and found["owner"] == "ada"
+    assert client.query("yellowpages:getService", {"name": "billing"})["sid"] == "s-1"
+    assert client.query("greetings:hello") == "hello from Python"  # the Python folder is still served
+
+    npm = ts_server.js([
+        {"op": "query", "path": "yellowpages:getBySid", "args": {"sid": "s-1"}},
+        {"op": "mutation", "path": "yellowpages:upsert", "args": {**SERVICE, "owner": "bo"}},
+    ])
+    assert npm[0]["value"]["_id"] == service_id
+    assert npm[1]["value"] == service_id
+    assert client.query("yellowpages:getBySid", {"sid": "s-1"})["owner"] == "bo"
+
+
+def test_log_lines_convex_error_data_and_argument_validation(ts_server):
+    response = httpx.post(ts_server.url + "/api/mutation", json={"path": "yellowpages:upsert", "args": {**SERVICE, "sid": "s-2", "name": "payroll"}}).json()
+    assert response["status"] == "success"
+    assert response["logLines"] == ["[INFO] 'created' 's-2' '😀'"]
+
+    failed = httpx.post(ts_server.url + "/api/mutation", json={"path": "yellowpages:upsert", "args": {**SERVICE, "name": " "}}).json()
+    assert failed["status"] == "error" and failed["errorData"] == {"code": "INVALID_NAME", "sid": "s-1"}
+    assert "Uncaught ConvexError: {\"code\":\"INVALID_NAME\",\"sid\":\"s-1\"}" in failed["errorMessage"]
+
+    wrong = httpx.post(ts_server.url + "/api/query", json={"path": "yellowpages:getBySid", "args": {"sid": 7}}).json()
+    assert wrong["status"] == "error"
+    assert "ArgumentValidationError" in wrong["errorMessage"] and "Validator: v.string()" in wrong["errorMessage"]
+
+
+def test_a_mutation_that_throws_leaves_no_writes(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    with pytest.raises(Exception, match="failed after writing"):
+        client.mutation("yellowpages:upsertThenFail", {"sid": "doomed-1"})
+    assert client.query("yellowpages:getBySid", {"sid": "doomed-1"}) is None
+
+
+def test_the_cli_runs_a_pushed_function(ts_server, tmp_path):
+    run = convex_cli(make_project(tmp_path), ts_server, "run", "yellowpages:getBySid", '{"sid": "s-1"}')
+    assert run.returncode == 0, run.stderr
+    assert '"sid": "s-1"' in run.stdout
+
+
+def test_codegen_and_a_dry_run_change_nothing_and_a_second_push_renames_a_function(ts_server, tmp_path):
+    def rename(convex: Path) -> None:
+        source = (convex / "yellowpages.ts").read_text()
+        (convex / "yellowpages.ts").write_text(source.replace("export const getService", "export const findService"))
+
+    project = make_project(tmp_path, rename)
+    codegen = convex_cli(project, ts_server, "codegen", "--typecheck", "disable")  # start_push, never finished
+    assert codegen.returncode == 0, codegen.stdout + codegen.stderr
+    assert (project / "convex" / "_generated" / "api.d.ts").exists()
+    dry = deploy(project, ts_server, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    client = ConvexHttpClient(ts_server.url)
+    assert client.query("yellowpages:getService", {"name": "billing"})["sid"] == "s-1"
+
+    second = deploy(project, ts_server)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert client.query("yellowpages:findService", {"name": "billing"})["sid"] == "s-1"
+    with pytest.raises(Exception, match="Could not find public function"):
+        client.query("yellowpages:getService", {"name": "billing"})
+
+
+@pytest.mark.parametrize("broken, message", [
+    ("export const x = ;\n", 'Unexpected ";"'),  # the CLI's bundler refuses it before pushing
+    ('throw new Error("no config at import");\nexport const x = 1;\n', "Failed to analyze broken.js: Uncaught Error: no config at import"),
+])
+def test_a_push_that_does_not_load_is_refused_and_the_old_code_keeps_serving(ts_server, tmp_path, broken, message):
+    def break_it(convex: Path) -> None:
+        (convex / "broken.ts").write_text(broken)
+
+    refused = deploy(make_project(tmp_path, break_it), ts_server)
+    assert refused.returncode != 0
+    assert message in refused.stdout + refused.stderr
+    assert ConvexHttpClient(ts_server.url).query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"
+
+
+def test_a_push_with_a_bad_schema_is_refused(ts_server, tmp_path):
+    def bad_schema(convex: Path) -> None:
+        schema = (convex / "schema.ts").read_text()
+        (convex / "schema.ts").write_text(schema.replace('.index("by_name", ["name"])', '.index("by_name", ["name"]).index("by_name", ["owner"])'))
+
+    refused = deploy(make_project(tmp_path, bad_schema), ts_server)
+    assert refused.returncode != 0
+    assert "Hit an error while evaluating your schema" in refused.stdout + refused.stderr
+    assert ConvexHttpClient(ts_server.url).query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"
+
+
+def test_a_function_defined_in_both_languages_is_refused_clearly(ts_server, tmp_path):
+    def clash(convex: Path) -> None:
+        (convex / "greetings.ts").write_text(
+            'import { query } from "./_generated/server";\nexport const hello = query({ args: {}, handler: async () => "ts" });\n'
+        )
+
+    refused = deploy(make_project(tmp_path, clash), ts_server)
+    assert refused.returncode != 0
+    assert "defined both in the functions folder (Python) and in this push: greetings:hello" in refused.stdout + refused.stderr
+    assert ConvexHttpClient(ts_server.url).query("greetings:hello") == "hello from Python"
+
+
+def test_a_runaway_typescript_query_times_out_while_others_are_served(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        spinning = pool.submit(lambda: httpx.post(ts_server.url + "/api/query", json={"path": "yellowpages:spin", "args": {}},
+                                                  timeout=60).json())
+        answered = 0
+        while not spinning.done():
+            assert client.query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"
+            answered += 1
+            time.sleep(0.05)
+    result = spinning.result()
+    assert result["status"] == "error" and "Function execution timed out" in result["errorMessage"]
+    assert answered >= 3
+
+
+def test_dev_once_pushes_and_writes_the_deployment_urls(ts_server, tmp_path):
+    project = make_project(tmp_path)
+    dev = convex_cli(project, ts_server, "dev", "--once", "--typecheck", "disable")
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+    assert "Convex functions ready!" in dev.stdout + dev.stderr
+    env = (project / ".env.local").read_text()
+    assert f"CONVEX_URL={ts_server.url}" in env and f"CONVEX_SITE_URL={ts_server.site_url}" in env
+    assert ConvexHttpClient(ts_server.url).query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"

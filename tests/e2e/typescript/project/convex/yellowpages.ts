@@ -1,0 +1,50 @@
+// The Shift Platform's Yellow Pages, as its TypeScript is written (seeds/000).
+import { query, mutation } from "./_generated/server";
+import { v, ConvexError } from "convex/values";
+
+export const getService = query({
+  args: { name: v.string() },
+  handler: async (ctx, { name }) => {
+    return await ctx.db.query("yp_services").withIndex("by_name", (q) => q.eq("name", name)).unique();
+  },
+});
+
+export const getBySid = query({
+  args: { sid: v.string() },
+  handler: async (ctx, { sid }) => {
+    return await ctx.db.query("yp_services").withIndex("by_sid", (q) => q.eq("sid", sid)).unique();
+  },
+});
+
+export const upsert = mutation({
+  args: { sid: v.string(), name: v.string(), owner: v.string(), system: v.string(), language: v.string() },
+  handler: async (ctx, service) => {
+    if (service.name.trim() === "") {
+      throw new ConvexError({ code: "INVALID_NAME", sid: service.sid });
+    }
+    const existing = await ctx.db.query("yp_services").withIndex("by_sid", (q) => q.eq("sid", service.sid)).unique();
+    if (existing !== null) {
+      await ctx.db.patch(existing._id, service);
+      console.log("updated", service.sid);
+      return existing._id;
+    }
+    const id = await ctx.db.insert("yp_services", service);
+    console.info("created", service.sid, "😀");
+    return id;
+  },
+});
+
+export const upsertThenFail = mutation({
+  args: { sid: v.string() },
+  handler: async (ctx, { sid }) => {
+    await ctx.db.insert("yp_services", { sid, name: "doomed", owner: "x", system: "x", language: "ts" });
+    throw new Error("failed after writing");
+  },
+});
+
+export const spin = query({
+  args: {},
+  handler: async () => {
+    for (;;) {}
+  },
+});
