@@ -144,6 +144,8 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
     from ..sync.endpoint import SyncHub
 
     hub = hub or SyncHub(deployment)
+    if deployment.executor.pushed is not None:
+        deployment.executor.pushed.on_change.append(hub.subscriptions.invalidate_all)  # a push re-runs every query
 
     async def metrics(request: Request) -> Response:
         gauges = {

@@ -440,13 +440,14 @@ class SyncSession:
             if query.subscription is not None:
                 query.subscription.cancel()
                 query.subscription = None
+        generation = self.subscriptions.generation  # a push while these run invalidates what they return
         for query, outcome in await self._rerun(stale, identity, snapshot_ts):
             if self.queries.get(query.query_id) is not query:
                 continue  # removed while it ran; the next Transition reports the removal
             query.journal = outcome.journal
             # No read set (the function was never reached): nothing a commit can change.
             read_set = outcome.read_set if outcome.read_set is not None else ReadSet()
-            query.subscription = self.subscriptions.subscribe(read_set, snapshot_ts, self.schedule_update)
+            query.subscription = self.subscriptions.subscribe(read_set, snapshot_ts, self.schedule_update, generation)
             digest = _outcome_hash(outcome)
             if digest == query.last_hash:
                 continue

@@ -41,12 +41,15 @@ class SubscriptionManager:
         self._by_index: dict[int, set[Subscription]] = {}
         self.count = 0
         """Subscriptions currently watched."""
+        self.generation = 0
+        """Bumped by :meth:`invalidate_all`: a result computed before the bump is stale however it reads."""
         database.commit_listeners.append(self._on_commit)
 
-    def subscribe(self, read_set: ReadSet, ts: int, on_invalidate: Callable[[], None]) -> Subscription:
-        """Watch ``read_set`` as read at ``ts``. Already-stale results are invalidated at once."""
+    def subscribe(self, read_set: ReadSet, ts: int, on_invalidate: Callable[[], None], generation: int | None = None) -> Subscription:
+        """Watch ``read_set`` as read at ``ts`` (by code of ``generation``). Already-stale results are
+        invalidated at once."""
         subscription = Subscription(self, read_set, ts, on_invalidate)
-        if self.database.write_log.conflicts(read_set, ts):
+        if self.database.write_log.conflicts(read_set, ts) or (generation is not None and generation < self.generation):
             subscription.valid = False
             on_invalidate()
             return subscription
@@ -68,9 +71,15 @@ class SubscriptionManager:
                 if not subs:
                     del self._by_index[index_id]
 
+    def invalidate_all(self) -> None:
+        """Every subscription is re-run (the deployment's code changed: any result may differ),
+        including those whose query is running now."""
+        self.generation += 1
+        self._on_commit(0, None)
+
     def _on_commit(self, ts: int, written: SortedKeys | None) -> None:
         hit: list[Subscription] = []
-        if written is None:  # the replica resynced: nothing can be assumed still valid
+        if written is None:  # the replica resynced, or the code changed: nothing can be assumed still valid
             hit = list({sub for subs in self._by_index.values() for sub in subs})
             for subscription in hit:
                 subscription.valid = False

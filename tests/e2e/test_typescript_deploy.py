@@ -195,3 +195,30 @@ def test_dev_once_pushes_and_writes_the_deployment_urls(ts_server, tmp_path):
     env = (project / ".env.local").read_text()
     assert f"CONVEX_URL={ts_server.url}" in env and f"CONVEX_SITE_URL={ts_server.site_url}" in env
     assert ConvexHttpClient(ts_server.url).query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"
+
+
+def test_a_push_while_a_client_is_subscribed_re_runs_its_query_with_the_new_code(ts_server, tmp_path):
+    from .live import LiveJsClient
+
+    def change(convex: Path) -> None:
+        source = (convex / "yellowpages.ts").read_text()
+        old = 'return await ctx.db.query("yp_services").withIndex("by_sid", (q) => q.eq("sid", sid)).unique();'
+        assert old in source
+        new = ('const found = await ctx.db.query("yp_services").withIndex("by_sid", (q) => q.eq("sid", sid)).unique();\n'
+               "    return found === null ? null : { ...found, pushedAgain: true };")
+        (convex / "yellowpages.ts").write_text(source.replace(old, new))
+        schema = (convex / "schema.ts").read_text()
+        (convex / "schema.ts").write_text(schema.replace('.index("by_name", ["name"])', '.index("by_name", ["name"])\n    .index("by_owner", ["owner"])'))
+
+    client = LiveJsClient(ts_server.url)
+    try:
+        assert client.subscribe("live", "yellowpages:getBySid", {"sid": "s-live"})["value"] is None
+        result = client.call("mutation", "yellowpages:upsert", {**SERVICE, "sid": "s-live", "name": "live"})
+        assert result["ok"] and result["seen"]["live"]["name"] == "live"  # the mutation resolved with its write in view
+        pushed = deploy(make_project(tmp_path, change), ts_server)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        assert "yp_services.by_owner" in pushed.stdout + pushed.stderr
+        update = client.next_update("live", lambda value: value is not None and value.get("pushedAgain") is True)
+        assert update["value"]["sid"] == "s-live"
+    finally:
+        client.close()

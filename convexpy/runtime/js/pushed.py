@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -96,6 +96,8 @@ class PushedCode:
         self.push_id = ""
         self.version = 0
         """Bumped on every reload: cached query results of older code must not be served."""
+        self.on_change: list[Callable[[], None]] = []
+        """Called when a commit writes ``_modules`` (subscriptions re-run their queries then)."""
         self._stale = False
 
     @property
@@ -125,6 +127,8 @@ class PushedCode:
             table = self.database.catalog.by_number.get(number)
             if written is None or table is None or any(index.id in written.by_index for index in table.maintained()):
                 self._stale = True
+                for callback in self.on_change:
+                    callback()
 
         self.database.commit_listeners.append(on_commit)
 
