@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import threading
 from collections import deque
 from typing import Any
 
@@ -46,9 +47,13 @@ class BlockingChannel:
     def __init__(self, sock: socket.socket):
         self._sock = sock
         self._reader = sock.makefile("rb")
+        self.send_lock = threading.RLock()
+        """Held for each frame sent: the runner's watchdog thread may send one too (and holds it
+        while it decides to)."""
 
     def send(self, message: dict[str, Any]) -> None:
-        self._sock.sendall(encode(message))
+        with self.send_lock:
+            self._sock.sendall(encode(message))
 
     def receive(self) -> dict[str, Any]:
         header = self._reader.read(4)

@@ -27,6 +27,8 @@ import signal
 import socket
 import struct
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
@@ -104,6 +106,49 @@ class UserClock:
             raise OutOfUserTime()
 
 
+class CpuWatchdog:
+    """The user-time limit of pushed JavaScript: a thread watching the runner's main thread's CPU time.
+
+    ``UserClock``'s signal cannot interrupt V8 (Python runs signal handlers only between its own
+    bytecodes), but V8 releases the interpreter while it runs, so a thread can watch the CPU
+    clock of the main thread. Past the limit it sends the timeout result itself and ends the
+    process; the host replaces the runner.
+    """
+
+    POLL_S = 0.02
+
+    def __init__(self, channel: BlockingChannel):
+        self._channel = channel
+        self._clock = time.pthread_getcpuclockid(threading.main_thread().ident)
+        self._deadline: float | None = None
+        self._armed = threading.Condition()
+        threading.Thread(target=self._watch, name="cpu-watchdog", daemon=True).start()
+
+    def arm(self, limit_s: float) -> None:
+        with self._armed:
+            self._deadline = time.clock_gettime(self._clock) + limit_s
+            self._armed.notify()
+
+    def disarm(self) -> None:
+        with self._armed:
+            self._deadline = None
+
+    def _watch(self) -> None:
+        while True:
+            with self._armed:
+                while self._deadline is None:
+                    self._armed.wait()
+                deadline = self._deadline
+            left = deadline - time.clock_gettime(self._clock)
+            if left > 0:
+                time.sleep(min(self.POLL_S, left))
+                continue
+            with self._channel.send_lock:
+                if self._deadline is not None:  # not disarmed meanwhile: the call is still running
+                    self._channel.send({"type": "result", "ok": False, "timeout": True, "logLines": []})
+                    os._exit(TIMED_OUT_EXIT)
+
+
 class PipeTransport:
     """Syscalls as frames to the host and back; blocking, as this process runs one function at a time."""
 
@@ -179,9 +224,11 @@ def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
 class JsGuest:
     """The pushed JavaScript this runner has loaded: one V8 context per push, made on first use."""
 
-    def __init__(self, transport: PipeTransport):
+    def __init__(self, transport: PipeTransport, channel: BlockingChannel):
         self._transport = transport
         self._isolates: dict[str, Any] = {}
+        self._channel = channel
+        self._watchdog: CpuWatchdog | None = None
 
     def isolate(self, push: str) -> Any:
         isolate = self._isolates.get(push)
@@ -200,7 +247,14 @@ class JsGuest:
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
         js = request["js"]
         args_json = orjson.dumps([request["args"]]).decode()
-        outcome = self.isolate(js["push"]).invoke(js["module"], js["name"], request["kind"], args_json, js["seed"], js["now"])
+        isolate = self.isolate(js["push"])
+        if self._watchdog is None:
+            self._watchdog = CpuWatchdog(self._channel)
+        self._watchdog.arm(request["userTimeS"])
+        try:
+            outcome = isolate.invoke(js["module"], js["name"], request["kind"], args_json, js["seed"], js["now"])
+        finally:
+            self._watchdog.disarm()
         result: dict[str, Any] = {"type": "result", "ok": outcome.ok, "logLines": outcome.log_lines or []}
         if outcome.ok:
             result["value"] = outcome.value
@@ -236,7 +290,7 @@ async def invoke(
     registry: Any, root: Path, transport: PipeTransport, clock: UserClock, request: dict[str, Any], js: JsGuest | None = None
 ) -> dict[str, Any]:
     if request.get("js") is not None and js is not None:
-        return js.invoke(request)  # no CPU clock: its signal cannot stop V8; the host's backstop does
+        return js.invoke(request)  # its CPU time is watched by CpuWatchdog: UserClock's signal cannot stop V8
     function = registry.get(parse_path(request["path"]))
     if function is None:
         return {"type": "result", "ok": False, "message": f"Could not find function for '{request['path']}'.\n", "logLines": []}
@@ -291,7 +345,7 @@ def serve_runner(registry: Any, root: Path, sock: socket.socket, memory_mb: int)
 async def _serve(registry: Any, root: Path, channel: BlockingChannel) -> None:
     clock = UserClock()
     transport = PipeTransport(channel, clock)
-    js = JsGuest(transport)
+    js = JsGuest(transport, channel)
     while True:
         try:
             request = channel.receive()

@@ -63,6 +63,7 @@ def ts_server(ts_database, tmp_path_factory):
     first = deploy(make_project(tmp_path_factory.mktemp("first-push")), running)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Deployed Convex functions" in first.stdout + first.stderr
+    ConvexHttpClient(running.url).mutation("yellowpages:upsert", SERVICE)  # what the tests below read
     yield running
     running.stop()
 
