@@ -1,6 +1,8 @@
 """Workload 8, what running user code in runner processes costs: a syscall's round trip and a by_sid
 function run (not answered from the response cache), each with user code in runners (the default)
-against the same server with user code in its own process (``--runners 0``, the baseline).
+against the same server with user code in its own process (``--runners 0``, the baseline); and the
+same by_sid function in TypeScript, pushed with the real `npx convex deploy` and run in V8, against
+the Python one on the same runners, same data, same run.
 
 Usage: python bench/runner_costs.py [--seconds 5]
 Both at 1 client over /api/query; the index read behind by_sid is cached in both, so the difference
@@ -10,10 +12,17 @@ is the runner: the call, the syscall and the result crossing a socket, and the p
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import loadgen
-from harness import Row, percentile, running_server, seed, table
+from harness import BENCH, REPO, Row, percentile, running_server, seed, table
 
 DOCUMENTS = 1000
 SYSCALLS = 200
@@ -26,17 +35,46 @@ def syscalls(n: int):
     return make
 
 
+def deploy_typescript(server) -> float:
+    """Push bench/typescript with the real CLI (offline); returns the seconds it took."""
+    admin_key = subprocess.run([sys.executable, "-m", "convexpy", "admin-key", "--data-dir", str(server.data_dir)],
+                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    with tempfile.TemporaryDirectory(prefix="convexpy-bench-ts-") as folder, socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        project = Path(folder) / "project"
+        shutil.copytree(BENCH / "typescript", project)
+        node_modules = REPO / "tests" / "js" / "node_modules"
+        (project / "node_modules").symlink_to(node_modules)
+        env = {**os.environ, "CI": "1", "CONVEX_VERSION_API_ORIGIN": f"http://127.0.0.1:{closed.getsockname()[1]}"}
+        started = time.perf_counter()
+        pushed = subprocess.run([str(node_modules / ".bin" / "convex"), "deploy", "--typecheck", "disable", "--url", server.url,
+                                 "--admin-key", admin_key], cwd=project, env=env, capture_output=True, text=True)
+        if pushed.returncode != 0:
+            raise SystemExit(f"npx convex deploy failed:\n{pushed.stdout}{pushed.stderr}")
+        return time.perf_counter() - started
+
+
+def uncached_ts_lookup(worker: int, i: int) -> dict:
+    return {**uncached_lookup(worker, i), "path": "ts:getBySidUncached"}
+
+
 def uncached_lookup(worker: int, i: int) -> dict:
     """by_sid with a fresh nonce; ``i`` picks the sid, so a run with ``total`` asks for each in turn."""
     return {"path": "bench:getBySidUncached", "args": {"sid": f"s{i % DOCUMENTS:07d}", "nonce": time.perf_counter_ns()},
             "format": "convex_encoded_json"}
 
 
-def measure(extra: list[str], seconds: float) -> tuple[float, float, float]:
-    """(syscall round trip, by_sid function run p50, by_sid function runs/s at 16 clients)."""
+def measure(extra: list[str], seconds: float, typescript: dict | None = None) -> tuple[float, float, float]:
+    """(syscall round trip, by_sid function run p50, by_sid function runs/s at 16 clients); with
+    ``typescript``, the TypeScript by_sid's figures too, filled in."""
     with running_server(extra=extra) as server:
         seed(server, "bench:seedServices", DOCUMENTS, DOCUMENTS)
         host, port = server.host_port
+        if typescript is not None:
+            typescript["deploy_s"] = deploy_typescript(server)
+            loadgen.run(host, port, "/api/query", uncached_ts_lookup, 16, 60.0, total=4 * DOCUMENTS)
+            typescript["p50"] = percentile(loadgen.run(host, port, "/api/query", uncached_ts_lookup, 1, seconds).latencies_ms, 0.5)
+            typescript["rate"] = loadgen.run(host, port, "/api/query", uncached_ts_lookup, 16, seconds).rate
         # Warm up: every sid asked (by several clients, so runners are forked too), every index read cached.
         loadgen.run(host, port, "/api/query", uncached_lookup, 16, 60.0, total=4 * DOCUMENTS)
         empty = loadgen.run(host, port, "/api/query", syscalls(0), 1, seconds)
@@ -48,13 +86,18 @@ def measure(extra: list[str], seconds: float) -> tuple[float, float, float]:
 
 
 def run(seconds: float = 5.0) -> list[Row]:
-    runners = measure(["--runners", "4"], seconds)
+    typescript: dict = {}
+    runners = measure(["--runners", "4"], seconds, typescript)
     in_process = measure(["--runners", "0"], seconds)
     note = "baseline: the same server with user code in process (--runners 0)"
+    ts_note = f"baseline: the Python by_sid on the same runners; the push took {typescript['deploy_s']:.1f} s (npx convex deploy)"
     return [
         Row("8 runner costs", "syscall round trip, p50", runners[0] * 1000, in_process[0] * 1000, "µs", "", None, note),
         Row("8 runner costs", "by_sid function run (response cache missed): p50, 1 client", runners[1], in_process[1], "ms"),
         Row("8 runner costs", "by_sid function runs/s, 16 clients", runners[2], in_process[2], "/s"),
+        Row("8 runner costs", "TypeScript by_sid run (V8): p50, 1 client", typescript["p50"], runners[1], "ms",
+            "≤ 1.5x Python", typescript["p50"] <= 1.5 * runners[1], ts_note),
+        Row("8 runner costs", "TypeScript by_sid runs/s, 16 clients", typescript["rate"], runners[2], "/s"),
     ]
 
 

@@ -131,6 +131,11 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         return {"modules": [module.__dict__ for module in modules.values()], "schema": schema}
 
     def index_diff(schema: dict[str, Any] | None) -> dict[str, Any]:
+        """What the push changes in the indexes. A push without a schema keeps the deployment's (the
+        functions folder's, say): no change."""
+        if schema is None:
+            return {"added_indexes": [], "removed_indexes": []}
+
         def indexes(tables: list[dict[str, Any]]) -> dict[str, list[str]]:
             return {f"{t['tableName']}.{i['indexDescriptor']}": list(i["fields"]) for t in tables for i in t.get("indexes", [])}
 

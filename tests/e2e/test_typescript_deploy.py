@@ -223,3 +223,28 @@ def test_a_push_while_a_client_is_subscribed_re_runs_its_query_with_the_new_code
         assert update["value"]["sid"] == "s-live"
     finally:
         client.close()
+
+
+def test_a_push_without_a_schema_keeps_the_functions_folders_schema(fresh_database, tmp_path):
+    """TypeScript beside a Python folder that has the schema: the push drops none of its indexes."""
+    from .conftest import FUNCTIONS
+
+    def no_schema(convex: Path) -> None:
+        (convex / "schema.ts").unlink()
+        (convex / "yellowpages.ts").unlink()
+        (convex / "channels.ts").write_text(
+            'import { query } from "./_generated/server";\nimport { v } from "convex/values";\n'
+            "export const latest = query({ args: { channel: v.string() }, handler: async (ctx, { channel }) =>\n"
+            '  await ctx.db.query("messages").withIndex("by_channel", (q) => q.eq("channel", channel)).order("desc").first() });\n'
+        )
+
+    running = _start(fresh_database, tmp_path / "data", FUNCTIONS, None, None, "--runners", "1")
+    try:
+        pushed = deploy(make_project(tmp_path, no_schema), running)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        assert "Deleted table indexes" not in pushed.stdout + pushed.stderr
+        client = ConvexHttpClient(running.url)
+        client.mutation("messages:send", {"channel": "ts", "body": "hi", "n": 1})
+        assert client.query("channels:latest", {"channel": "ts"})["body"] == "hi"
+    finally:
+        running.stop()

@@ -26,11 +26,59 @@
     if (failure.data !== undefined) error.data = failure.data;
     throw error;
   }
+  // Query streams are kept here until their first document is asked for: one whose `limit` is
+  // small (first(), unique(), take(n)) is then read whole in one round trip (convexpy's
+  // 1.0/queryStreamAll, as the Python guest does); any other opens a stream on the host.
+  const PREFETCH_LIMIT = 16;
+  let streams = new Map();
+  let nextStream = 1;
+  function smallLimit(query) {
+    const limits = (query.operators || []).filter((op) => "limit" in op).map((op) => op.limit);
+    const limit = limits.length ? Math.min(...limits) : null;
+    return limit !== null && limit <= PREFETCH_LIMIT ? limit : null;
+  }
+  const local = {
+    "1.0/queryStream": (args) => {
+      const id = nextStream++;
+      streams.set(id, { args, page: null, hostId: null });
+      return { queryId: id };
+    },
+    "1.0/queryStreamNext": (args) => {
+      const stream = streams.get(args.queryId);
+      if (stream === undefined) return undefined;  // not ours: let the host answer
+      if (stream.page === null && stream.hostId === null) {
+        if (smallLimit(stream.args.query) !== null) {
+          stream.page = JSON.parse(call("1.0/queryStreamAll", JSON.stringify(stream.args))).page;
+        } else {
+          stream.hostId = JSON.parse(call("1.0/queryStream", JSON.stringify(stream.args))).queryId;
+        }
+      }
+      if (stream.page !== null) {
+        return stream.page.length ? { value: stream.page.shift(), done: false } : { value: null, done: true };
+      }
+      return JSON.parse(call("1.0/queryStreamNext", JSON.stringify({ queryId: stream.hostId })));
+    },
+    "1.0/queryCleanup": (args) => {
+      const stream = streams.get(args.queryId);
+      if (stream === undefined) return false;
+      streams.delete(args.queryId);
+      if (stream.hostId !== null) call("1.0/queryCleanup", JSON.stringify({ queryId: stream.hostId }));
+      return true;
+    },
+  };
+  function dispatch(op, argsJson) {
+    const handler = local[op];
+    if (handler !== undefined) {
+      const answer = handler(JSON.parse(argsJson));
+      if (answer !== undefined) return JSON.stringify(answer);
+    }
+    return call(op, argsJson);
+  }
   const Convex = {
-    syscall: (op, argsJson) => call(op, argsJson),
+    syscall: (op, argsJson) => dispatch(op, argsJson),
     asyncSyscall: (op, argsJson) => {
       try {
-        return Promise.resolve(call(op, argsJson));
+        return Promise.resolve(dispatch(op, argsJson));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -205,6 +253,7 @@
     // Starts one call; the result lands in `settled` once its promise settles (the host then reads it).
     invoke(path, name, udfType, argsJson, requestSeed, now) {
       logLines = [];
+      streams = new Map();
       seed = requestSeed | 0 || 1;
       frozenNow = udfType === "Action" ? null : now;
       entry.settled = null;

@@ -33,6 +33,8 @@ class FakeHost:
             return json.dumps({"value": value, "done": value is None})
         if op == "1.0/queryCleanup":
             return "true"
+        if op == "1.0/queryStreamAll":
+            return json.dumps({"page": [] if self.found is None else [self.found]})
         if op == "1.0/shallowMerge":
             return json.dumps({**DOC, **args["value"]})
         if op == "1.0/insert":
@@ -54,7 +56,7 @@ def isolate(pushed, host):
 
 def test_the_analysis_finds_each_function_with_its_kind_visibility_and_validators(isolate):
     functions = {f["name"]: f for f in isolate.analyze("yellowpages.js")}
-    assert sorted(functions) == ["clock", "counted", "fails", "getBySid", "upsert"]
+    assert sorted(functions) == ["clock", "counted", "everything", "fails", "getBySid", "upsert"]
     assert functions["getBySid"]["udfType"] == "Query" and functions["getBySid"]["visibility"] == {"kind": "public"}
     assert functions["fails"]["udfType"] == "Mutation" and functions["fails"]["visibility"] == {"kind": "internal"}
     assert json.loads(functions["getBySid"]["args"]) == {
@@ -71,14 +73,21 @@ def test_the_schema_exports_its_tables_and_indexes(isolate):
     assert schema["schemaValidation"] is True
 
 
-def test_a_query_reads_through_the_syscalls_convex_sends(isolate, host):
+def test_a_small_query_is_read_in_one_syscall_with_the_query_json_convex_sends(isolate, host):
     outcome = isolate.invoke("yellowpages.js", "getBySid", "Query", '[{"sid": "s1"}]', 1, 0.0)
     assert outcome.ok and outcome.value == DOC
-    assert [op for op, _ in host.calls] == ["1.0/queryStream", "1.0/queryStreamNext", "1.0/queryStreamNext", "1.0/queryCleanup"]
+    assert [op for op, _ in host.calls] == ["1.0/queryStreamAll"]  # unique(): limit 2, one round trip
     query = host.calls[0][1]["query"]
     assert query["source"] == {"type": "IndexRange", "indexName": "yp_services.by_sid",
                                "range": [{"type": "Eq", "fieldPath": "sid", "value": "s1"}], "order": None}
     assert query["operators"] == [{"limit": 2}]
+
+
+def test_a_query_without_a_small_limit_streams_from_the_host(isolate, host):
+    outcome = isolate.invoke("yellowpages.js", "everything", "Query", "[{}]", 1, 0.0)
+    assert outcome.ok and outcome.value == [DOC]
+    assert [op for op, _ in host.calls] == ["1.0/queryStream", "1.0/queryStreamNext", "1.0/queryStreamNext", "1.0/queryCleanup"]
+    assert host.calls[0][1]["query"]["operators"] == []
 
 
 def test_a_mutation_logs_with_levels_and_writes(isolate, host):

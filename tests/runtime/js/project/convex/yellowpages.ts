@@ -25,6 +25,8 @@ export const upsert = mutation({
   },
 });
 
+export const everything = query({ args: {}, handler: async (ctx) => await ctx.db.query("yp_services").collect() });
+
 export const clock = query({ args: {}, handler: async () => [Date.now(), Math.random(), new Date().getTime()] });
 
 export const counted = query({ args: {}, handler: async () => [count, bump(), count] });
