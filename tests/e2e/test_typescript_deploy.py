@@ -248,3 +248,27 @@ def test_a_push_without_a_schema_keeps_the_functions_folders_schema(fresh_databa
         assert client.query("channels:latest", {"channel": "ts"})["body"] == "hi"
     finally:
         running.stop()
+
+
+def test_memberpulse_notifications_presence_and_metrics_as_the_seed_writes_them(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    first = client.mutation("notifications:send", {"userId": "u1", "text": "welcome"})
+    client.mutation("notifications:send", {"userId": "u1", "text": "approve me"})
+    client.mutation("notifications:send", {"userId": "u2", "text": "not yours"})
+    assert [n["text"] for n in client.query("notifications:list", {"userId": "u1"})] == ["approve me", "welcome"]
+    assert client.mutation("notifications:markAsRead", {"notificationId": first}) is None
+    assert [n["text"] for n in client.query("notifications:list", {"userId": "u1"})] == ["approve me"]
+    with pytest.raises(Exception, match="ArgumentValidationError"):
+        client.mutation("notifications:markAsRead", {"notificationId": "not-an-id"})
+
+    client.mutation("presence:heartbeat", {"userId": "u1", "organizationId": "org", "currentPage": "/home"})
+    client.mutation("presence:heartbeat", {"userId": "u1", "organizationId": "org", "currentPage": "/members"})
+    client.mutation("presence:heartbeat", {"userId": "u2", "organizationId": "org", "currentPage": "/home"})
+    online = client.query("presence:getOnlineUsers", {"organizationId": "org"})
+    assert sorted((u["userId"], u["currentPage"]) for u in online) == [("u1", "/members"), ("u2", "/home")]
+
+    client.mutation("metrics:record", {"organizationId": "org", "approvals": ["pending", "pending", "done"],
+                                       "activity": [f"event {n}" for n in range(25)]})
+    stats = client.query("metrics:dashboardStats", {"organizationId": "org"})
+    assert stats["activeUsersCount"] == 2 and stats["pendingApprovalsCount"] == 2
+    assert [a["what"] for a in stats["recentActivity"]] == [f"event {n}" for n in range(24, 4, -1)]

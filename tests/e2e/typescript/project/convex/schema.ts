@@ -11,4 +11,11 @@ export default defineSchema({
   })
     .index("by_sid", ["sid"])
     .index("by_name", ["name"]),
+  // MemberPulse (seeds/004)
+  notifications: defineTable({ userId: v.string(), text: v.string(), read: v.boolean() }).index("by_user", ["userId"]),
+  presence: defineTable({ userId: v.string(), organizationId: v.string(), currentPage: v.string(), lastSeen: v.number() })
+    .index("by_user", ["userId"])
+    .index("by_org", ["organizationId"]),
+  approvals: defineTable({ organizationId: v.string(), status: v.string() }).index("by_org_status", ["organizationId", "status"]),
+  activity: defineTable({ organizationId: v.string(), what: v.string() }).index("by_org", ["organizationId"]),
 });
