@@ -272,3 +272,11 @@ def test_memberpulse_notifications_presence_and_metrics_as_the_seed_writes_them(
     stats = client.query("metrics:dashboardStats", {"organizationId": "org"})
     assert stats["activeUsersCount"] == 2 and stats["pendingApprovalsCount"] == 2
     assert [a["what"] for a in stats["recentActivity"]] == [f"event {n}" for n in range(24, 4, -1)]
+
+
+def test_an_action_calls_queries_and_mutations(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    client.mutation("yellowpages:upsert", {**SERVICE, "sid": "s-act", "name": "actions"})
+    assert client.action("yellowpages:describe", {"sid": "s-act"}) == "actions (ts) owned by ada"
+    assert client.query("yellowpages:getBySid", {"sid": "s-act"})["owner"] == "ada!"
+    assert client.action("yellowpages:describe", {"sid": "nobody"}) is None

@@ -1,5 +1,6 @@
 // The Shift Platform's Yellow Pages, as its TypeScript is written (seeds/000).
-import { query, mutation } from "./_generated/server";
+import { query, mutation, action } from "./_generated/server";
+import { api } from "./_generated/api";
 import { v, ConvexError } from "convex/values";
 
 export const getService = query({
@@ -48,3 +49,17 @@ export const spin = query({
     for (;;) {}
   },
 });
+
+export const describe = action({
+  args: { sid: v.string() },
+  handler: async (ctx, { sid }) => {
+    const service = await ctx.runQuery(api.yellowpages.getBySid, { sid });
+    if (service === null) return null;
+    await ctx.runMutation(api.yellowpages.upsert, { ...pick(service), owner: service.owner + "!" });
+    return `${service.name} (${service.language}) owned by ${service.owner}`;
+  },
+});
+
+function pick(s: { sid: string; name: string; owner: string; system: string; language: string }) {
+  return { sid: s.sid, name: s.name, owner: s.owner, system: s.system, language: s.language };
+}
