@@ -149,6 +149,129 @@
   global.Date = ConvexDate;
   global.process = { env: {} };
 
+  // --- web platform globals Convex functions expect ------------------------------------------
+  class TextEncoder {
+    get encoding() { return "utf-8"; }
+    encode(input = "") {
+      const text = String(input), bytes = [];
+      for (let i = 0; i < text.length; i++) {
+        let code = text.codePointAt(i);
+        if (code > 0xffff) i++;
+        else if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;  // a lone surrogate
+        if (code < 0x80) bytes.push(code);
+        else if (code < 0x800) bytes.push(0xc0 | (code >> 6), 0x80 | (code & 63));
+        else if (code < 0x10000) bytes.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+        else bytes.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+      }
+      return new Uint8Array(bytes);
+    }
+  }
+  class TextDecoder {
+    constructor(label = "utf-8", options = {}) {
+      if (!["utf-8", "utf8", "unicode-1-1-utf-8"].includes(String(label).toLowerCase())) throw new RangeError(`The encoding "${label}" is not supported`);
+      this.fatal = Boolean(options.fatal);
+      this.ignoreBOM = Boolean(options.ignoreBOM);
+    }
+    get encoding() { return "utf-8"; }
+    decode(input = new Uint8Array()) {
+      const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+      let out = "", i = 0;
+      if (!this.ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+      const bad = () => {
+        if (this.fatal) throw new TypeError("The encoded data was not valid utf-8");
+        return "\ufffd";
+      };
+      while (i < bytes.length) {
+        const b = bytes[i];
+        let need, code;
+        if (b < 0x80) { out += String.fromCharCode(b); i += 1; continue; }
+        if (b >= 0xc2 && b <= 0xdf) { need = 1; code = b & 0x1f; }
+        else if (b >= 0xe0 && b <= 0xef) { need = 2; code = b & 0x0f; }
+        else if (b >= 0xf0 && b <= 0xf4) { need = 3; code = b & 0x07; }
+        else { out += bad(); i += 1; continue; }
+        let k = 1;
+        for (; k <= need; k++) {
+          const c = bytes[i + k];
+          if (c === undefined || (c & 0xc0) !== 0x80) break;
+          code = (code << 6) | (c & 0x3f);
+        }
+        const overlong = (need === 2 && code < 0x800) || (need === 3 && code < 0x10000);
+        if (k <= need || overlong || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) { out += bad(); i += 1; continue; }
+        out += String.fromCodePoint(code);
+        i += need + 1;
+      }
+      return out;
+    }
+  }
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  function btoa(data) {
+    const text = String(data);
+    if (/[^\x00-\xff]/.test(text)) throw new Error("InvalidCharacterError: btoa() takes characters in the Latin1 range");
+    let out = "";
+    for (let i = 0; i < text.length; i += 3) {
+      const [a, b, c] = [text.charCodeAt(i), text.charCodeAt(i + 1), text.charCodeAt(i + 2)];
+      out += B64[a >> 2] + B64[((a & 3) << 4) | (b >> 4 || 0)] + (i + 1 < text.length ? B64[((b & 15) << 2) | (c >> 6 || 0)] : "=") + (i + 2 < text.length ? B64[c & 63] : "=");
+    }
+    return out;
+  }
+  function atob(data) {
+    const text = String(data).replace(/[\t\n\f\r ]/g, "");
+    if (text.length % 4 === 1 || /[^A-Za-z0-9+/=]/.test(text) || /=[^=]/.test(text)) throw new Error("InvalidCharacterError: atob() takes a base64 string");
+    let out = "", bits = 0, value = 0;
+    for (const ch of text.replace(/=+$/, "")) {
+      value = (value << 6) | B64.indexOf(ch);
+      bits += 6;
+      if (bits >= 8) { bits -= 8; out += String.fromCharCode((value >> bits) & 0xff); }
+    }
+    return out;
+  }
+  function structuredClone(value, seen = new Map()) {
+    if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+      if (typeof value === "symbol") throw new Error("DataCloneError: a Symbol could not be cloned");
+      return value;
+    }
+    if (typeof value === "function") throw new Error(`DataCloneError: ${value.name || "function"} could not be cloned`);
+    if (seen.has(value)) return seen.get(value);
+    let copy;
+    if (value instanceof RealDate) copy = new RealDate(value.getTime());
+    else if (value instanceof RegExp) copy = new RegExp(value.source, value.flags);
+    else if (value instanceof ArrayBuffer) copy = value.slice(0);
+    else if (ArrayBuffer.isView(value)) copy = new value.constructor(value);
+    else if (value instanceof Map) { copy = new Map(); seen.set(value, copy); for (const [k, v] of value) copy.set(structuredClone(k, seen), structuredClone(v, seen)); return copy; }
+    else if (value instanceof Set) { copy = new Set(); seen.set(value, copy); for (const v of value) copy.add(structuredClone(v, seen)); return copy; }
+    else if (value instanceof Error) copy = new value.constructor(value.message);
+    else if (Array.isArray(value)) { copy = []; seen.set(value, copy); value.forEach((v, i) => { copy[i] = structuredClone(v, seen); }); return copy; }
+    else { copy = {}; seen.set(value, copy); for (const key of Object.keys(value)) copy[key] = structuredClone(value[key], seen); return copy; }
+    seen.set(value, copy);
+    return copy;
+  }
+  // Random bytes: seeded (deterministic) in queries and mutations, as Convex's runtime makes them;
+  // from the operating system in actions.
+  let secureRandom = false;
+  const crypto = {
+    getRandomValues(array) {
+      if (!ArrayBuffer.isView(array) || array instanceof Float32Array || array instanceof Float64Array) throw new TypeError("getRandomValues takes an integer typed array");
+      if (array.byteLength > 65536) throw new Error("QuotaExceededError: getRandomValues takes at most 65536 bytes");
+      const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+      if (secureRandom) {
+        const random = atob(JSON.parse(call("convexpy/randomBytes", JSON.stringify({ n: bytes.length }))));
+        for (let i = 0; i < bytes.length; i++) bytes[i] = random.charCodeAt(i);
+      } else {
+        for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+      }
+      return array;
+    },
+    randomUUID() {
+      const b = crypto.getRandomValues(new Uint8Array(16));
+      b[6] = (b[6] & 0x0f) | 0x40;
+      b[8] = (b[8] & 0x3f) | 0x80;
+      const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    },
+  };
+  Object.assign(global, { TextEncoder, TextDecoder, btoa, atob, structuredClone, crypto });
+  global.queueMicrotask = (callback) => { Promise.resolve().then(callback); };
+
   // --- modules ------------------------------------------------------------------------------
   const factories = new Map();
   const namespaces = new Map();
@@ -256,6 +379,7 @@
       streams = new Map();
       seed = requestSeed | 0 || 1;
       frozenNow = udfType === "Action" ? null : now;
+      secureRandom = udfType === "Action";
       entry.settled = null;
       const outcome = (ok, payload) => {
         entry.settled = ascii(JSON.stringify({ ok, ...payload, logLines }));

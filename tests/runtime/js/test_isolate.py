@@ -5,6 +5,7 @@ words them, and queries are deterministic."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -132,3 +133,18 @@ def test_module_state_in_a_shared_chunk_is_one_live_binding(isolate):
     assert isolate.invoke("yellowpages.js", "counted", "Query", "[{}]", 1, 0.0).value == [0, 1, 1]
     assert isolate.invoke("other.js", "shadowed", "Query", "[{}]", 1, 0.0).value == {"outer": 2, "inner": 70, "shorthand": {"count": 2}}
     assert isolate.invoke("yellowpages.js", "counted", "Query", "[{}]", 1, 0.0).value == [2, 3, 3]
+
+
+def test_the_web_platform_globals_functions_use(isolate):
+    first = isolate.invoke("globals.js", "globalsInQuery", "Query", "[{}]", 9, 0.0)
+    assert first.ok, first.message
+    value = first.value
+    assert value["bytes"] == list("héllo 😀".encode()) and value["text"] == "héllo 😀"
+    assert value["invalid"] == "a\ufffdb"
+    assert value["b64"] == "aGn/" and value["unb64"] == "hi\u00ff"
+    assert value["cloneDate"] == 5 and value["cloneMap"] == [1, 2] and value["cloneNested"] == {"deep": [1, {"x": 2}]}
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", value["uuid"])
+    again = isolate.invoke("globals.js", "globalsInQuery", "Query", "[{}]", 9, 0.0).value
+    assert (again["uuid"], again["random"]) == (value["uuid"], value["random"])  # seeded in queries
+    actions = [isolate.invoke("globals.js", "globalsInAction", "Action", "[{}]", 9, 0.0).value for _ in range(2)]
+    assert actions[0]["uuid"] != actions[1]["uuid"]  # from the operating system in actions
