@@ -229,6 +229,7 @@ class JsGuest:
         self._isolates: dict[str, Any] = {}
         self._channel = channel
         self._watchdog: CpuWatchdog | None = None
+        self._maps: dict[str, Any] = {}
 
     def isolate(self, push: str) -> Any:
         isolate = self._isolates.get(push)
@@ -237,10 +238,11 @@ class JsGuest:
             from .js.modules import to_script
 
             sources = orjson.loads(self._transport.call_sync("convexpy/pushedModules", orjson.dumps({"push": push}).decode()))
-            scripts = {path: to_script(path, source) for path, source in sources.items()}
+            scripts = {path: to_script(path, source) for path, (source, _) in sources.items()}
             for old in self._isolates.values():
                 old.close()
             self._isolates = {push: Isolate(scripts, self._transport.call_sync)}
+            self._maps = source_maps(sources)
             isolate = self._isolates[push]
         return isolate
 
@@ -259,10 +261,22 @@ class JsGuest:
         if outcome.ok:
             result["value"] = outcome.value
         else:
-            result["message"] = outcome.message
+            result["message"] = remap(outcome.message, self._maps)
             if outcome.has_error_data:
                 result["errorData"] = outcome.error_data
         return result
+
+
+def source_maps(sources: dict[str, list[str | None]]) -> dict[str, Any]:
+    from .js.sourcemap import SourceMap
+
+    return {path: SourceMap(source_map) for path, (_, source_map) in sources.items() if source_map}
+
+
+def remap(message: str, maps: dict[str, Any]) -> str:
+    from .js.sourcemap import remap as remap_frames
+
+    return remap_frames(message, maps)
 
 
 def analyze(request: dict[str, Any]) -> dict[str, Any]:
@@ -273,8 +287,9 @@ def analyze(request: dict[str, Any]) -> dict[str, Any]:
     def no_syscalls(op: str, args_json: str) -> str:
         raise errors.SyscallError(f"{op} is not allowed while modules are imported (during analysis)")
 
+    maps = source_maps(request["modules"])
     try:
-        scripts = {path: to_script(path, source) for path, source in request["modules"].items()}
+        scripts = {path: to_script(path, source) for path, (source, _) in request["modules"].items()}
         isolate = Isolate(scripts, no_syscalls)
         try:
             functions = {path: isolate.analyze(path) for path in request["functionModules"]}
@@ -282,7 +297,7 @@ def analyze(request: dict[str, Any]) -> dict[str, Any]:
         finally:
             isolate.close()
     except errors.ModuleLoadError as error:
-        return {"type": "result", "ok": False, "message": str(error)}
+        return {"type": "result", "ok": False, "message": remap(str(error), maps)}
     return {"type": "result", "ok": True, "value": {"functions": functions, "schema": schema}}
 
 

@@ -98,16 +98,17 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
             if entry.get("environment") == "node":
                 raise PushRefused(f"{entry['path']}: \"use node\" modules are not supported by this deployment yet "
                                   "(it has no Node.js runtime).")
-            modules[entry["path"]] = PushedModule(entry["path"], entry["source"], module_hash(entry["source"], entry.get("sourceMap")))
+            modules[entry["path"]] = PushedModule(entry["path"], entry["source"], module_hash(entry["source"], entry.get("sourceMap")),
+                                                  source_map=entry.get("sourceMap"))
         for entry in app.get("unchangedModuleHashes") or []:
             old = known.get((entry["path"], entry["sha256"]))
             if old is None:
                 raise PushRefused(f"{entry['path']} was sent as unchanged, but this deployment does not have it; push again.")
-            modules[old.path] = PushedModule(old.path, old.source, old.sha256, old.environment)
+            modules[old.path] = PushedModule(old.path, old.source, old.sha256, old.environment, source_map=old.source_map)
         schema_module = app.get("schema")
-        sources = {path: module.source for path, module in modules.items()}
+        sources = {path: [module.source, module.source_map] for path, module in modules.items()}
         if schema_module:
-            sources[schema_module["path"]] = schema_module["source"]
+            sources[schema_module["path"]] = [schema_module["source"], schema_module.get("sourceMap")]
         function_modules = [path for path in modules if not path.startswith("_deps/") and path not in _ANALYSIS_SKIPPED]
         if executor.pool is None:
             raise PushRefused("This server runs user code in process (--runners 0), so it cannot analyze or run pushed "

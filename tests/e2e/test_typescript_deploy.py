@@ -104,8 +104,10 @@ def test_log_lines_convex_error_data_and_argument_validation(ts_server):
 
 def test_a_mutation_that_throws_leaves_no_writes(ts_server):
     client = ConvexHttpClient(ts_server.url)
-    with pytest.raises(Exception, match="failed after writing"):
+    with pytest.raises(Exception, match="failed after writing") as failure:
         client.mutation("yellowpages:upsertThenFail", {"sid": "doomed-1"})
+    # Frames in the user's TypeScript, through the push's source maps; library frames left out.
+    assert "at handler (../convex/yellowpages.ts:" in str(failure.value) and "convex:/" not in str(failure.value)
     assert client.query("yellowpages:getBySid", {"sid": "doomed-1"}) is None
 
 
@@ -138,7 +140,8 @@ def test_codegen_and_a_dry_run_change_nothing_and_a_second_push_renames_a_functi
 
 @pytest.mark.parametrize("broken, message", [
     ("export const x = ;\n", 'Unexpected ";"'),  # the CLI's bundler refuses it before pushing
-    ('throw new Error("no config at import");\nexport const x = 1;\n', "Failed to analyze broken.js: Uncaught Error: no config at import"),
+    ('throw new Error("no config at import");\nexport const x = 1;\n',
+     "Failed to analyze broken.js: Uncaught Error: no config at import\n    at ../convex/broken.ts:1:"),
 ])
 def test_a_push_that_does_not_load_is_refused_and_the_old_code_keeps_serving(ts_server, tmp_path, broken, message):
     def break_it(convex: Path) -> None:

@@ -45,15 +45,19 @@ class PushedModule:
     environment: str = "isolate"
     functions: list[dict[str, Any]] = field(default_factory=list)
     """The analysis: ``name``, ``udfType``, ``visibility``, ``args`` and ``returns`` (validator JSON)."""
+    source_map: str | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return {"path": self.path, "source": self.source, "sha256": self.sha256, "environment": self.environment,
-                "functions": orjson.dumps(self.functions).decode()}
+        document = {"path": self.path, "source": self.source, "sha256": self.sha256, "environment": self.environment,
+                    "functions": orjson.dumps(self.functions).decode()}
+        if self.source_map is not None:
+            document["sourceMap"] = self.source_map
+        return document
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "PushedModule":
         return cls(document["path"], document["source"], document["sha256"], document.get("environment", "isolate"),
-                   orjson.loads(document.get("functions") or "[]"))
+                   orjson.loads(document.get("functions") or "[]"), document.get("sourceMap"))
 
 
 def push_id(modules: list[PushedModule]) -> str:
@@ -101,8 +105,9 @@ class PushedCode:
         self._stale = False
 
     @property
-    def sources(self) -> dict[str, str]:
-        return {module.path: module.source for module in self.modules}
+    def sources(self) -> dict[str, list[str | None]]:
+        """What a runner loads: path -> [source, source map]."""
+        return {module.path: [module.source, module.source_map] for module in self.modules}
 
     def by_hash(self) -> dict[tuple[str, str], PushedModule]:
         return {(module.path, module.sha256): module for module in self.modules}
