@@ -229,11 +229,8 @@ class _Rewriter:
             module = self.require(source)
             for child in node.children:
                 if child.type == "export_clause":
-                    for specifier in child.children:
-                        if specifier.type == "export_specifier":
-                            name = specifier.child_by_field_name("name")
-                            alias = specifier.child_by_field_name("alias") or name
-                            self.getters.append((_name(self.text(alias)), f"{module}[{json.dumps(_name(self.text(name)))}]"))
+                    for name, alias in self.specifiers(child):
+                        self.getters.append((_name(alias), f"{module}[{json.dumps(_name(name))}]"))
                 elif child.type == "namespace_export":
                     self.getters.append((_name(self.text(_last_identifier(child))), module))
             if not any(child.type in ("export_clause", "namespace_export") for child in node.children):
@@ -263,13 +260,19 @@ class _Rewriter:
             return
         for child in node.children:
             if child.type == "export_clause":
-                for specifier in child.children:
-                    if specifier.type == "export_specifier":
-                        name = specifier.child_by_field_name("name")
-                        alias = specifier.child_by_field_name("alias") or name
-                        local = self.text(name)
-                        self.getters.append((_name(self.text(alias)), self.imported.get(local, local)))
+                for local, alias in self.specifiers(child):
+                    self.getters.append((_name(alias), self.imported.get(local, local)))
         self.blank(node)
+
+    def specifiers(self, clause: Node) -> list[tuple[str, str]]:
+        """``{ a as b, c }`` -> ``[("a", "b"), ("c", "c")]``."""
+        found = []
+        for specifier in clause.children:
+            if specifier.type == "export_specifier":
+                name = specifier.child_by_field_name("name")
+                alias = specifier.child_by_field_name("alias") or name
+                found.append((self.text(name), self.text(alias)))
+        return found
 
     # --- pass 2: references to imports ------------------------------------------------------
 
