@@ -30,7 +30,7 @@ deployment never had is new, and is pushed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
 
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from .database import Database
 
 logger = logging.getLogger(__name__)
+Writes = Callable[[Any], Awaitable[Any]]
+"""A transaction body whose writes commit together with a deployment change."""
 SCHEMA_CHANGE_LOCK = 0x736368656D61  # "schema": one replica changes the schema at a time
 BACKFILL_BATCH = 1000
 
@@ -61,16 +63,23 @@ class SchemaManager:
         database.schema = None if current is None else SchemaDefinition.from_json(current[2])
         await database.reload_catalog()
 
-    async def push(self, local: SchemaDefinition | None, *, force: bool = False) -> None:
-        """Make ``local`` the deployment's schema (see the module docstring for when it is not)."""
+    async def push(self, local: SchemaDefinition | None, *, force: bool = False, writes: Writes | None = None) -> None:
+        """Make ``local`` the deployment's schema (see the module docstring for when it is not).
+
+        ``writes`` (a transaction body: a push's code) are committed with the push's last
+        deployment commit: with the schema when it builds no index, else when its indexes become
+        ready; with no schema change, on their own. So code goes live exactly with the schema and
+        the indexes it reads, and every replica switches to both at one commit.
+        """
         database = self.database
         async with database.persistence.pool.acquire() as lock_connection:
             await lock_connection.execute("SELECT pg_advisory_lock($1)", SCHEMA_CHANGE_LOCK)
             try:
                 await self.load()
                 if local is not None and await self._is_new(local, force):
-                    await self._change(local, local.fingerprint())
-                await self._finish_building()
+                    if await self._change(local, local.fingerprint(), writes):
+                        writes = None  # they went with the schema
+                await self._finish_building(writes)
             finally:
                 await lock_connection.execute("SELECT pg_advisory_unlock($1)", SCHEMA_CHANGE_LOCK)
 
@@ -93,7 +102,8 @@ class SchemaManager:
             return False
         return True
 
-    async def _change(self, schema: SchemaDefinition, fingerprint: str) -> None:
+    async def _change(self, schema: SchemaDefinition, fingerprint: str, writes: Writes | None = None) -> bool:
+        """Commit ``schema``; with ``writes`` too when no index is to be built (returns whether they went)."""
         database = self.database
         await self._check_documents(schema)
         dropped: list[int] = []
@@ -113,23 +123,28 @@ class SchemaManager:
                     index_id = await database.persistence.add_index(table.number, index_definition.name, index_definition.fields)
                     database.catalog.add_index(index_id, table.number, index_definition.name, list(index_definition.fields), ready=False)
         change = DeploymentChange(orjson.dumps(schema.to_json()).decode(), fingerprint, dropped_index_ids=dropped)
-        ts = await self._commit(change)
+        carried = writes is not None and self._building_count() == 0
+        ts = await self._commit(change, writes if carried else None)
         logger.info("schema pushed at %d: %d index(es) to build, %d dropped", ts, self._building_count(), len(dropped))
         database.schema = schema
         for index_id in dropped:
             await database.persistence.delete_index_entries(index_id)
+        return carried
 
-    async def _finish_building(self) -> None:
-        """Backfill every index still being built (ours, or left by a replica that died), then mark them ready."""
+    async def _finish_building(self, writes: Writes | None = None) -> None:
+        """Backfill every index still being built (ours, or left by a replica that died), then mark them
+        ready, in one commit with ``writes`` (a commit of their own if nothing is building)."""
         database = self.database
         building = [(table, index) for table in database.catalog.by_number.values() for index in table.building.values()]
         if not building:
+            if writes is not None:
+                await database.run_mutation(writes)
             return
         await database.refresh()
         snapshot_ts = database.latest_ts  # after the commit that made every write maintain them
         for table, index in building:
             await self._backfill(table, index, snapshot_ts)
-        await self._commit(DeploymentChange(ready_index_ids=[index.id for _, index in building]))
+        await self._commit(DeploymentChange(ready_index_ids=[index.id for _, index in building]), writes)
         logger.info("index(es) ready: %s", ", ".join(f"{table.name}.{index.name}" for table, index in building))
 
     async def _backfill(self, table: Table, index: Index, snapshot_ts: int) -> None:
@@ -159,11 +174,19 @@ class SchemaManager:
                         f"does not match the schema: {problem}"
                     )
 
-    async def _commit(self, change: DeploymentChange) -> int:
-        """Commit a deployment change; this replica reloads its catalog once it is applied."""
+    async def _commit(self, change: DeploymentChange, writes: Writes | None = None) -> int:
+        """Commit a deployment change (with ``writes``' documents, validated like any transaction's);
+        this replica reloads its catalog once it is applied."""
         database = self.database
-        written = SortedKeys([(DEPLOYMENT_INDEX_ID, DEPLOYMENT_KEY)])
-        request = CommitRequest(database.latest_ts, ReadSet(), [], [], written, deployment=change)
+        request = None
+        if writes is not None:
+            tx = database.begin(writable=True)
+            await writes(tx)
+            request = tx.prepare_commit()
+        if request is None:
+            request = CommitRequest(database.latest_ts, ReadSet(), [], [], SortedKeys([]))
+        request.written = SortedKeys([*request.written.pairs(), (DEPLOYMENT_INDEX_ID, DEPLOYMENT_KEY)])
+        request.deployment = change
         ts = await database.committer.commit(request)
         await self.load()
         return ts

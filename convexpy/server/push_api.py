@@ -195,9 +195,8 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         before = {module.path for module in pushed.modules}
         diff_indexes = index_diff(analysis["schema"])
         if not body.get("dryRun"):
-            if analysis["schema"] is not None:
-                await executor.db.schemas.push(SchemaDefinition.from_json(analysis["schema"]))
-            await pushed.replace(modules)
+            schema = SchemaDefinition.from_json(analysis["schema"]) if analysis["schema"] is not None else None
+            await pushed.replace(modules, schema)  # code and schema switch in one commit
             executor.registry.pushed = pushed.functions
         after = {module.path for module in modules}
         return json_response({

@@ -21,6 +21,7 @@ from ...database import Database
 from ...database.catalog import SYSTEM_TABLES
 from ...database.readset import Interval
 from ...errors import ModuleLoadError
+from ...schema import SchemaDefinition
 from ...values.ids import DocumentId
 from ...values.validators import validator_from_json
 from ..functions import ConvexFunction, FunctionKind, JsExport
@@ -143,11 +144,12 @@ class PushedCode:
             self._stale = False
             await self.load()
 
-    async def replace(self, modules: list[PushedModule]) -> int:
-        """Make ``modules`` the deployment's pushed code, in one commit; returns its ts."""
+    async def replace(self, modules: list[PushedModule], schema: SchemaDefinition | None) -> None:
+        """Make ``modules`` the deployment's code and ``schema`` its schema (None: keep the current
+        one), switched in one commit (``SchemaManager.push``)."""
         database = self.database
 
-        async def body(tx: Any) -> None:
+        async def write_modules(tx: Any) -> None:
             table = await database.ensure_table(MODULES_TABLE, SYSTEM_TABLES[MODULES_TABLE])
             old = [document async for document in tx.scan(table.by_id, Interval(b"", None))]
             for document in old:
@@ -155,7 +157,5 @@ class PushedCode:
             for module in modules:
                 await tx.insert(table, module.to_document())
 
-        _, ts = await database.run_mutation(body)
+        await database.schemas.push(schema, force=True, writes=write_modules)
         await self.load()
-        return ts
-
