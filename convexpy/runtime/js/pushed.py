@@ -29,6 +29,8 @@ from ..paths import FunctionPath
 
 logger = logging.getLogger(__name__)
 MODULES_TABLE = "_modules"
+TEXT_PART = 256 * 1024
+"""Characters of a module's source (or source map) per ``_modules`` document."""
 KINDS = {"Query": FunctionKind.QUERY, "Mutation": FunctionKind.MUTATION, "Action": FunctionKind.ACTION}
 
 
@@ -48,17 +50,33 @@ class PushedModule:
     """The analysis: ``name``, ``udfType``, ``visibility``, ``args`` and ``returns`` (validator JSON)."""
     source_map: str | None = None
 
-    def to_document(self) -> dict[str, Any]:
-        document = {"path": self.path, "source": self.source, "sha256": self.sha256, "environment": self.environment,
-                    "functions": orjson.dumps(self.functions).decode()}
-        if self.source_map is not None:
-            document["sourceMap"] = self.source_map
-        return document
+    def to_documents(self) -> list[dict[str, Any]]:
+        """The module as ``_modules`` documents: one describing it, and its source and source map in
+        parts of at most ``TEXT_PART`` characters (a bundle with its map can pass a document's 1 MiB)."""
+        documents: list[dict[str, Any]] = [{"kind": "module", "path": self.path, "sha256": self.sha256,
+                                            "environment": self.environment, "functions": orjson.dumps(self.functions).decode()}]
+        for name, text in (("source", self.source), ("sourceMap", self.source_map)):
+            for index, start in enumerate(range(0, len(text or ""), TEXT_PART)):
+                documents.append({"kind": "text", "path": self.path, "field": name, "index": index,
+                                  "text": text[start:start + TEXT_PART]})  # type: ignore[index]
+        return documents
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "PushedModule":
-        return cls(document["path"], document["source"], document["sha256"], document.get("environment", "isolate"),
-                   orjson.loads(document.get("functions") or "[]"), document.get("sourceMap"))
+    def from_documents(cls, documents: list[dict[str, Any]]) -> list["PushedModule"]:
+        texts: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for document in documents:
+            if document.get("kind") == "text":
+                texts.setdefault((document["path"], document["field"]), []).append((document["index"], document["text"]))
+
+        def joined(path: str, name: str) -> str | None:
+            parts = texts.get((path, name))
+            return None if parts is None else "".join(text for _, text in sorted(parts))
+
+        return [
+            cls(document["path"], joined(document["path"], "source") or "", document["sha256"], document.get("environment", "isolate"),
+                orjson.loads(document.get("functions") or "[]"), joined(document["path"], "sourceMap"))
+            for document in documents if document.get("kind") == "module"
+        ]
 
 
 def push_id(modules: list[PushedModule]) -> str:
@@ -116,11 +134,10 @@ class PushedCode:
     async def load(self) -> None:
         tx = self.database.begin(writable=False)
         table = self.database.catalog.by_name.get(MODULES_TABLE)
-        modules = []
+        documents = []
         if table is not None:
-            async for document in tx.scan(table.by_id, Interval(b"", None)):
-                modules.append(PushedModule.from_document(document))
-        self.modules = sorted(modules, key=lambda module: module.path)
+            documents = [document async for document in tx.scan(table.by_id, Interval(b"", None))]
+        self.modules = sorted(PushedModule.from_documents(documents), key=lambda module: module.path)
         self.functions = functions_of(self.modules)
         self.push_id = push_id(self.modules)
         self.version += 1
@@ -155,7 +172,8 @@ class PushedCode:
             for document in old:
                 await tx.delete(table, DocumentId.decode(document["_id"]).internal_id)
             for module in modules:
-                await tx.insert(table, module.to_document())
+                for document in module.to_documents():
+                    await tx.insert(table, document)
 
         await database.schemas.push(schema, force=True, writes=write_modules)
         await self.load()

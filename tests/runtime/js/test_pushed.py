@@ -75,3 +75,18 @@ async def test_another_replica_follows_a_push(fresh_database):
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_module_larger_than_a_document_is_stored_in_parts(fresh_database):
+    database = await Database.open(fresh_database, pool_size=4, follow=False)
+    try:
+        big = "// " + "x" * (3 * 1024 * 1024) + "\n"  # with its map, 4.5 MiB: more than four documents' worth
+        source_map = '{"version":3,"sources":[],"mappings":"' + "A" * (3 * 1024 * 1024 // 2) + '"}'
+        module = PushedModule("big.js", big, module_hash(big, source_map), functions=[GET], source_map=source_map)
+        await PushedCode(database).replace([module], None)
+        loaded = PushedCode(database)
+        await loaded.load()
+        (only,) = loaded.modules
+        assert only.source == big and only.source_map == source_map and only.functions == [GET]
+    finally:
+        await database.close()
