@@ -257,10 +257,13 @@ class RunnerPool:
         request = {"type": "invoke", "kind": kind, "path": path, "args": args_json, "userTimeS": user_time_s, "js": js}
         return await self._run(request, answer, user_time_s)
 
-    async def analyze(self, modules: dict[str, str], function_modules: list[str], schema: str | None) -> RunnerResult:
+    async def analyze(
+        self, modules: dict[str, Any], function_modules: list[str], schema: str | None, config_modules: list[str] | None = None
+    ) -> RunnerResult:
         """A push's analysis, in a runner (V8 never runs in the server process): ``value`` holds
-        ``functions`` (per module) and ``schema``."""
-        request = {"type": "analyze", "modules": modules, "functionModules": function_modules, "schema": schema}
+        ``functions`` (per module), ``schema`` and ``configs`` (http.js, crons.js, auth.config.js)."""
+        request = {"type": "analyze", "modules": modules, "functionModules": function_modules, "schema": schema,
+                   "configModules": config_modules or []}
         return await self._run(request, _no_syscalls, ANALYZE_TIMEOUT_S)
 
     async def _run(self, request: dict[str, Any], answer: SyscallAnswer, user_time_s: float) -> RunnerResult:

@@ -294,11 +294,12 @@ def analyze(request: dict[str, Any]) -> dict[str, Any]:
         try:
             functions = {path: isolate.analyze(path) for path in request["functionModules"]}
             schema = isolate.export_default(request["schema"]) if request.get("schema") else None
+            configs = {path: isolate.analyze_config(path) for path in request.get("configModules", [])}
         finally:
             isolate.close()
     except errors.ModuleLoadError as error:
         return {"type": "result", "ok": False, "message": remap(str(error), maps)}
-    return {"type": "result", "ok": True, "value": {"functions": functions, "schema": schema}}
+    return {"type": "result", "ok": True, "value": {"functions": functions, "schema": schema, "configs": configs}}
 
 
 async def invoke(

@@ -34,8 +34,9 @@ from .http_api import header, json_response
 MAX_PUSH_BYTES = 256 * 1024 * 1024
 """A push's request body, decompressed (the reference backend's limit is of this order)."""
 SERVER_VERSION = "1.48.0"
-_ANALYSIS_SKIPPED = ("convex.config.js", "schema.js", "auth.config.js", "crons.js", "http.js")
-"""Modules that are not function modules (http.js, crons.js and auth.config.js come with their issues)."""
+CONFIG_MODULES = ("http.js", "crons.js", "auth.config.js")
+"""Modules that declare routes, crons and auth providers rather than functions."""
+_NOT_FUNCTIONS = ("convex.config.js", "schema.js", *CONFIG_MODULES)
 
 
 async def _read_push_body(request: Request) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         require_admin(request, body)
         await pushed.refresh()
         return json_response({
-            "config": {"functions": "convex/", "authInfo": []},
+            "config": {"functions": "convex/", "authInfo": pushed.declared("authProviders") or []},
             "moduleHashes": [{"path": m.path, "hash": m.sha256, "environment": m.environment} for m in pushed.modules],
             "nodeDependencies": [], "udfServerVersion": SERVER_VERSION if pushed.modules else None, "nodeVersion": None,
         })
@@ -109,15 +110,18 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         sources = {path: [module.source, module.source_map] for path, module in modules.items()}
         if schema_module:
             sources[schema_module["path"]] = [schema_module["source"], schema_module.get("sourceMap")]
-        function_modules = [path for path in modules if not path.startswith("_deps/") and path not in _ANALYSIS_SKIPPED]
+        function_modules = [path for path in modules if not path.startswith("_deps/") and path not in _NOT_FUNCTIONS]
+        config_modules = [path for path in CONFIG_MODULES if path in modules]
         if executor.pool is None:
             raise PushRefused("This server runs user code in process (--runners 0), so it cannot analyze or run pushed "
                               "JavaScript; start it with --runners 1 or more.")
-        result = await executor.pool.analyze(sources, function_modules, schema_module["path"] if schema_module else None)
+        result = await executor.pool.analyze(sources, function_modules, schema_module["path"] if schema_module else None, config_modules)
         if not result.ok:
             raise PushRefused(result.message.rstrip("\n"))
         for path, functions in result.value["functions"].items():
             modules[path].functions = functions
+        for path, config in result.value["configs"].items():
+            modules[path].config = config
         conflicts = [str(function_path(path, entry["name"])) for path in function_modules
                      for entry in modules[path].functions if function_path(path, entry["name"]) in executor.registry.functions]
         if conflicts:
@@ -148,12 +152,16 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
 
     def start_answer(analysis: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         functions = {
-            module["path"]: {"functions": [{**entry, "pos": None} for entry in module["functions"]], "httpRoutes": None,
-                             "cronSpecs": None, "sourceMapped": None}
-            for module in analysis["modules"] if module["functions"]
+            module["path"]: {"functions": [{**entry, "pos": None} for entry in module["functions"]],
+                             "httpRoutes": (module["config"] or {}).get("httpRoutes"),
+                             "cronSpecs": (module["config"] or {}).get("cronSpecs"), "sourceMapped": None}
+            for module in analysis["modules"] if module["functions"] or module.get("config")
         }
+        providers = next((m["config"]["authProviders"] for m in analysis["modules"] if (m.get("config") or {}).get("authProviders")), [])
+        routes = functions.get("http.js", {}).get("httpRoutes")
+        http_routes = None if routes is None else [entry["route"] for entry in routes]
         return {
-            "environmentVariables": {}, "externalDepsId": None, "componentDefinitionPackages": {}, "appAuth": [],
+            "environmentVariables": {}, "externalDepsId": None, "componentDefinitionPackages": {}, "appAuth": providers,
             "analysis": {"": {
                 "definition": {"path": "", "definitionType": {"type": "app"}, "childComponents": [], "httpMounts": {},
                                "exports": {"type": "branch", "branch": []}},
@@ -161,7 +169,7 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
                 "udfConfig": {"serverVersion": SERVER_VERSION, "importPhaseRngSeed": None, "importPhaseUnixTimestamp": None},
             }},
             "app": {"definitionPath": "", "componentPath": "", "args": {}, "childComponents": {},
-                    "httpRoutes": {"httpModuleRoutes": None, "mounts": []}, "exports": {}},
+                    "httpRoutes": {"httpModuleRoutes": http_routes, "mounts": []}, "exports": {}},
             "schemaChange": {"allocatedComponentIds": {}, "schemaIds": {"": None}, "indexDiffs": {"": index_diff(analysis["schema"])}},
             "convexpy": analysis,
         }
@@ -193,6 +201,8 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         modules = [PushedModule(**module) for module in analysis["modules"]]
         await pushed.refresh()
         before = {module.path for module in pushed.modules}
+        crons_before = set(pushed.declared("cronSpecs") or {})
+        crons_after = set(next((m.config["cronSpecs"] for m in modules if m.config and "cronSpecs" in m.config), {}))
         diff_indexes = index_diff(analysis["schema"])
         if not body.get("dryRun"):
             schema = SchemaDefinition.from_json(analysis["schema"]) if analysis["schema"] is not None else None
@@ -206,7 +216,7 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
                 "diffType": {"type": "modify" if before else "create"},
                 "moduleDiff": {"added": sorted(after - before), "removed": sorted(before - after)},
                 "udfConfigDiff": None,
-                "cronDiff": {"added": [], "updated": [], "deleted": []},
+                "cronDiff": {"added": sorted(crons_after - crons_before), "updated": [], "deleted": sorted(crons_before - crons_after)},
                 "indexDiff": diff_indexes,
                 "schemaDiff": None,
             }},

@@ -283,3 +283,9 @@ def test_an_action_calls_queries_and_mutations(ts_server):
     assert client.action("yellowpages:describe", {"sid": "s-act"}) == "actions (ts) owned by ada"
     assert client.query("yellowpages:getBySid", {"sid": "s-act"})["owner"] == "ada!"
     assert client.action("yellowpages:describe", {"sid": "nobody"}) is None
+
+
+def test_the_push_keeps_what_http_crons_and_auth_config_declare(ts_server):
+    hashes = httpx.post(ts_server.url + "/api/get_config_hashes", json={"version": "1.48.0", "adminKey": ts_server.admin_key}).json()
+    assert hashes["config"]["authInfo"] == [{"domain": "https://issuer.example.com", "applicationID": "convex"}]
+    assert {m["path"] for m in hashes["moduleHashes"]} >= {"http.js", "crons.js", "auth.config.js", "yellowpages.js"}

@@ -96,6 +96,11 @@ class Isolate:
         """``default.export()`` of ``path`` (schema.js, convex.config.js), parsed."""
         return self._answer(path, self._entry.exportDefault(path))["value"]
 
+    def analyze_config(self, path: str) -> dict[str, Any]:
+        """What ``http.js`` (``httpRoutes``), ``crons.js`` (``cronSpecs``) or ``auth.config.js``
+        (``authProviders``) declares."""
+        return self._answer(path, self._entry.analyzeConfig(path))["value"]
+
     @staticmethod
     def _answer(path: str, answer: str) -> dict[str, Any]:
         parsed = orjson.loads(answer)

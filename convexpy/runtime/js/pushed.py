@@ -49,12 +49,16 @@ class PushedModule:
     functions: list[dict[str, Any]] = field(default_factory=list)
     """The analysis: ``name``, ``udfType``, ``visibility``, ``args`` and ``returns`` (validator JSON)."""
     source_map: str | None = None
+    config: dict[str, Any] | None = None
+    """For http.js, crons.js and auth.config.js: what they declare (``httpRoutes``, ``cronSpecs``,
+    ``authProviders``), stored for the platform services that serve them."""
 
     def to_documents(self) -> list[dict[str, Any]]:
         """The module as ``_modules`` documents: one describing it, and its source and source map in
         parts of at most ``TEXT_PART`` characters (a bundle with its map can pass a document's 1 MiB)."""
         documents: list[dict[str, Any]] = [{"kind": "module", "path": self.path, "sha256": self.sha256,
-                                            "environment": self.environment, "functions": orjson.dumps(self.functions).decode()}]
+                                            "environment": self.environment, "functions": orjson.dumps(self.functions).decode(),
+                                            "config": orjson.dumps(self.config).decode()}]
         for name, text in (("source", self.source), ("sourceMap", self.source_map)):
             for index, start in enumerate(range(0, len(text or ""), TEXT_PART)):
                 documents.append({"kind": "text", "path": self.path, "field": name, "index": index,
@@ -74,7 +78,8 @@ class PushedModule:
 
         return [
             cls(document["path"], joined(document["path"], "source") or "", document["sha256"], document.get("environment", "isolate"),
-                orjson.loads(document.get("functions") or "[]"), joined(document["path"], "sourceMap"))
+                orjson.loads(document.get("functions") or "[]"), joined(document["path"], "sourceMap"),
+                orjson.loads(document.get("config") or "null"))
             for document in documents if document.get("kind") == "module"
         ]
 
@@ -127,6 +132,13 @@ class PushedCode:
     def sources(self) -> dict[str, list[str | None]]:
         """What a runner loads: path -> [source, source map]."""
         return {module.path: [module.source, module.source_map] for module in self.modules}
+
+    def declared(self, key: str) -> Any:
+        """What the push's http.js / crons.js / auth.config.js declare under ``key`` (None if not)."""
+        for module in self.modules:
+            if module.config and key in module.config:
+                return module.config[key]
+        return None
 
     def by_hash(self) -> dict[tuple[str, str], PushedModule]:
         return {(module.path, module.sha256): module for module in self.modules}

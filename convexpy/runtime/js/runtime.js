@@ -373,6 +373,27 @@
         return ascii(JSON.stringify({ ok: false, message: describeError(error).message }));
       }
     },
+    // What http.js, crons.js and auth.config.js declare, as the reference backend reads them:
+    // the router's routes, the crons' specs, the auth providers. {ok, value} or {ok: false, message}.
+    analyzeConfig(path) {
+      try {
+        const value = load(path).default;
+        let config = null;
+        if (path === "http.js") {
+          if (!value || !value.isRouter || typeof value.getRoutes !== "function") throw new Error("The default export of `convex/http.js` is not a Router.");
+          config = { httpRoutes: value.getRoutes().map(([routePath, method]) => ({ route: { path: routePath, method }, pos: null })) };
+        } else if (path === "crons.js") {
+          if (!value || !value.isCrons || typeof value.export !== "function") throw new Error("The default export of `convex/crons.js` is not a Crons object.");
+          config = { cronSpecs: JSON.parse(value.export()) };
+        } else if (path === "auth.config.js") {
+          const exported = JSON.parse(JSON.stringify(value ?? {}));
+          config = { authProviders: Array.isArray(exported.providers) ? exported.providers : [] };
+        }
+        return ascii(JSON.stringify({ ok: true, value: config }));
+      } catch (error) {
+        return ascii(JSON.stringify({ ok: false, message: describeError(error).message }));
+      }
+    },
     // Starts one call; the result lands in `settled` once its promise settles (the host then reads it).
     invoke(path, name, udfType, argsJson, requestSeed, now) {
       logLines = [];

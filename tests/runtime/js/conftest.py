@@ -12,7 +12,7 @@ from convexpy.runtime.js.modules import ModuleScript, to_script
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE.parent.parent / "js" / "node_modules"
-ENTRIES = ["yellowpages.ts", "other.ts", "globals.ts", "schema.ts"]
+ENTRIES = ["yellowpages.ts", "other.ts", "globals.ts", "schema.ts", "http.ts", "crons.ts", "auth.config.ts"]
 
 
 def bundle(project: Path, out: Path, entries: list[str]) -> dict[str, str]:

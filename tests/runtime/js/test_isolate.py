@@ -148,3 +148,14 @@ def test_the_web_platform_globals_functions_use(isolate):
     assert (again["uuid"], again["random"]) == (value["uuid"], value["random"])  # seeded in queries
     actions = [isolate.invoke("globals.js", "globalsInAction", "Action", "[{}]", 9, 0.0).value for _ in range(2)]
     assert actions[0]["uuid"] != actions[1]["uuid"]  # from the operating system in actions
+
+
+def test_http_routes_crons_and_auth_providers_are_read_as_the_reference_backend_reads_them(isolate):
+    routes = isolate.analyze_config("http.js")["httpRoutes"]
+    assert [route["route"] for route in routes] == [{"path": "/hello", "method": "GET"}, {"path": "/files/*", "method": "POST"}]
+    crons = isolate.analyze_config("crons.js")["cronSpecs"]
+    assert crons["clear presence"]["name"] == "yellowpages:upsert"
+    assert crons["clear presence"]["schedule"] == {"type": "interval", "minutes": 5}
+    assert crons["digest"]["schedule"] == {"type": "daily", "hourUTC": 7, "minuteUTC": 30}
+    assert isolate.analyze_config("auth.config.js") == {
+        "authProviders": [{"domain": "https://issuer.example.com", "applicationID": "convex"}]}
