@@ -5,8 +5,9 @@ tells the CLI which modules the deployment already has; ``start_push``
 analyzes the pushed modules (in a runner: V8 never runs in the server
 process) and stages nothing; ``wait_for_schema`` reports the schema ready;
 ``finish_push`` receives the whole ``start_push`` answer back and makes the
-push live: the schema first (its indexes backfilled), then every module in one
-commit of ``_modules``, which every replica follows. ``evaluate_schema`` is
+push live: its modules and its schema in one commit, once the schema's new
+indexes are backfilled (``SchemaManager.push``), which every replica follows
+whole. ``evaluate_schema`` is
 answered 404, which the CLI takes as "not supported" and falls back to
 ``evaluate_push``.
 
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import BadRequest, PayloadTooLarge, PushRefused, SchemaError
+from ..errors import BadRequest, PayloadTooLarge, PushRefused, SchemaError, Unauthenticated
 from ..runtime.calls import Deployment
 from ..runtime.js.pushed import PushedCode, PushedModule, function_path, module_hash
 from ..schema import SchemaDefinition
@@ -71,7 +72,7 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         key = body.get("adminKey")
         identity = deployment.keys.check(key) if isinstance(key, str) else deployment.keys.identity_from_header(header(request, "authorization"))
         if not identity.admin:
-            raise BadRequest("Pushing code needs the deployment's admin key.", code="Unauthenticated", status=401)
+            raise Unauthenticated("Pushing code needs the deployment's admin key (`--admin-key` or CONVEX_SELF_HOSTED_ADMIN_KEY).")
 
     async def config_hashes(request: Request) -> Response:
         body = await _read_push_body(request)
@@ -88,6 +89,12 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
 
     async def analyze(body: dict[str, Any]) -> dict[str, Any]:
         """The push's modules, analyzed: what start_push answers and finish_push makes live."""
+        try:
+            return await _analyze(body)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadRequest(f"The push request is malformed: {exc!r}", code="BadJsonBody") from None
+
+    async def _analyze(body: dict[str, Any]) -> dict[str, Any]:
         app = body.get("appDefinition")
         if not isinstance(app, dict):
             raise BadRequest("missing field `appDefinition`", code="BadJsonBody")
@@ -146,11 +153,13 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
 
         current = executor.db.schema.to_json()["tables"] if executor.db.schema is not None else []
         before, after = indexes(current), indexes(schema["tables"] if schema else [])
-        describe = lambda name, fields: {"name": name, "type": "database", "fields": fields}  # noqa: E731
+        def describe(name: str, fields: list[str]) -> dict[str, Any]:
+            return {"name": name, "type": "database", "fields": fields}
+
         return {"added_indexes": [describe(n, f) for n, f in after.items() if before.get(n) != f],
                 "removed_indexes": [describe(n, f) for n, f in before.items() if after.get(n) != f]}
 
-    def start_answer(analysis: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def start_answer(analysis: dict[str, Any]) -> dict[str, Any]:
         functions = {
             module["path"]: {"functions": [{**entry, "pos": None} for entry in module["functions"]],
                              "httpRoutes": (module["config"] or {}).get("httpRoutes"),
@@ -184,7 +193,7 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         body = await _read_push_body(request)
         require_admin(request, body)
         await pushed.refresh()
-        return json_response(start_answer(await analyze(body), body))
+        return json_response(start_answer(await analyze(body)))
 
     async def wait_for_schema(request: Request) -> Response:
         body = await _read_push_body(request)
@@ -198,7 +207,10 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         if not isinstance(start, dict) or not isinstance(start.get("convexpy"), dict):
             raise BadRequest("finish_push needs the start_push answer of this deployment as `startPush`", code="BadJsonBody")
         analysis = start["convexpy"]
-        modules = [PushedModule(**module) for module in analysis["modules"]]
+        try:
+            modules = [PushedModule(**module) for module in analysis["modules"]]
+        except (KeyError, TypeError) as exc:
+            raise BadRequest(f"finish_push got a start_push answer this deployment did not make: {exc!r}", code="BadJsonBody") from None
         await pushed.refresh()
         before = {module.path for module in pushed.modules}
         crons_before = set(pushed.declared("cronSpecs") or {})

@@ -289,3 +289,20 @@ def test_the_push_keeps_what_http_crons_and_auth_config_declare(ts_server):
     hashes = httpx.post(ts_server.url + "/api/get_config_hashes", json={"version": "1.48.0", "adminKey": ts_server.admin_key}).json()
     assert hashes["config"]["authInfo"] == [{"domain": "https://issuer.example.com", "applicationID": "convex"}]
     assert {m["path"] for m in hashes["moduleHashes"]} >= {"http.js", "crons.js", "auth.config.js", "yellowpages.js"}
+
+
+def test_bad_push_requests_get_clear_errors_and_the_server_keeps_serving(ts_server):
+    anonymous = httpx.post(ts_server.url + "/api/deploy2/start_push", json={"appDefinition": {}})
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "Unauthenticated"
+    bad_key = httpx.post(ts_server.url + "/api/get_config_hashes", json={"adminKey": "convex-self-hosted|nope"})
+    assert bad_key.status_code == 401 and bad_key.json()["code"] == "BadAdminKey"
+    malformed = httpx.post(ts_server.url + "/api/deploy2/start_push",
+                           json={"adminKey": ts_server.admin_key, "appDefinition": {"changedModules": [{"source": "x"}]}})
+    assert malformed.status_code == 400 and malformed.json()["code"] == "BadJsonBody"
+    not_brotli = httpx.post(ts_server.url + "/api/deploy2/start_push", content=b"\x00garbage",
+                            headers={"content-encoding": "br", "content-type": "application/json"})
+    assert not_brotli.status_code == 400
+    forged = httpx.post(ts_server.url + "/api/deploy2/finish_push",
+                        json={"adminKey": ts_server.admin_key, "startPush": {"convexpy": {"modules": [{"x": 1}], "schema": None}}})
+    assert forged.status_code == 400
+    assert ConvexHttpClient(ts_server.url).query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"

@@ -1,17 +1,17 @@
 """Pushed code as deployment state: the modules of the last push, in the ``_modules`` system table.
 
-A push's modules are stored one document each (path, source, hash, the
-functions its analysis found), written in one commit by ``finish_push``, so
-every replica sees a push whole or not at all, in commit order: each one
-reloads its pushed functions when a commit writes ``_modules`` (a commit
-listener), and the push id (a hash over every module) names the version that
-runners load into V8.
+Each module is one document (path, hash, the functions or the routes, crons
+and auth providers its analysis found) plus its source and source map in
+parts, all written in one commit by ``finish_push`` together with the push's
+schema (``SchemaManager.push``), so every replica sees a push whole or not at
+all, in commit order: each one reloads its pushed functions when a commit
+writes ``_modules`` (a commit listener), and the push id (a hash over every
+module) names the version that runners load into V8.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -27,7 +27,6 @@ from ...values.validators import validator_from_json
 from ..functions import ConvexFunction, FunctionKind, JsExport
 from ..paths import FunctionPath
 
-logger = logging.getLogger(__name__)
 MODULES_TABLE = "_modules"
 TEXT_PART = 256 * 1024
 """Characters of a module's source (or source map) per ``_modules`` document."""
