@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import base64
 import os
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Callable
@@ -46,6 +49,30 @@ class Invocation:
     log_lines: list[str] | None = None
 
 
+FETCH_TIMEOUT_S = 60.0
+MAX_FETCH_BYTES = 64 * 1024 * 1024
+
+
+def fetch(request: dict[str, Any]) -> dict[str, Any]:
+    """One HTTP request of an action's ``fetch()``, made with the standard library (the runner runs
+    one call at a time, so blocking is fine); a network failure is ``{"error"}``, as fetch rejects."""
+    body = None if request.get("body") is None else base64.b64decode(request["body"])
+    outgoing = urllib.request.Request(request["url"], data=body, method=request.get("method") or "GET",
+                                      headers={key: value for key, value in request.get("headers") or []})
+    try:
+        with urllib.request.urlopen(outgoing, timeout=FETCH_TIMEOUT_S) as response:
+            return _fetched(response, response.read(MAX_FETCH_BYTES))
+    except urllib.error.HTTPError as error:  # an answer, if not a 2xx one: fetch resolves with it
+        return _fetched(error, error.read(MAX_FETCH_BYTES))
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return {"error": str(getattr(error, "reason", error))}
+
+
+def _fetched(response: Any, body: bytes) -> dict[str, Any]:
+    return {"status": response.status, "statusText": getattr(response, "reason", "") or "", "url": response.geturl(),
+            "headers": [[key, value] for key, value in response.headers.items()], "body": base64.b64encode(body).decode()}
+
+
 class _Host:
     """The object ``runtime.js`` calls: one method, never raising into JavaScript."""
 
@@ -57,6 +84,8 @@ class _Host:
             if op == "convexpy/randomBytes":  # an action's crypto.getRandomValues: answered here, no round trip
                 count = min(int(orjson.loads(args_json)["n"]), 65536)
                 return "1" + orjson.dumps(base64.b64encode(os.urandom(count)).decode()).decode()
+            if op == "convexpy/fetch":  # an action's fetch(): made from this process
+                return "1" + orjson.dumps(fetch(orjson.loads(args_json))).decode()
             return "1" + escape_astral(self._syscall(op, args_json))
         except Exception as exc:  # noqa: BLE001 - every failure becomes the guest's Error
             failure: dict[str, Any] = {"message": getattr(exc, "message", None) or str(exc)}
@@ -112,12 +141,17 @@ class Isolate:
         """Run one function with ``args_json`` (a JSON array of Convex values, as Convex passes them)."""
         self._entry.invoke(path, name, udf_type, escape_astral(args_json), seed, now_ms)
         settled = self._entry.settled
-        if settled is None:
-            self._context.eval("0")  # a microtask checkpoint, should the call have left any
+        while settled is None:  # an action waiting for timers: sleep until the next is due, fire it
+            wait_ms = self._entry.nextTimer()
+            if wait_ms < 0:
+                break
+            time.sleep(wait_ms / 1000)
+            self._entry.runTimers()
+            self._context.eval("0")  # a microtask checkpoint
             settled = self._entry.settled
         if settled is None:
-            return Invocation(False, message="Uncaught Error: the function's promise never settled "
-                                             "(timers and fetch are not available yet)\n", log_lines=[])
+            return Invocation(False, message="Uncaught Error: the function returned a promise that never settled "
+                                             "(it waits for something no timer or syscall will bring)\n", log_lines=[])
         outcome = orjson.loads(settled)
         if outcome["ok"]:
             return Invocation(True, orjson.loads(outcome["value"]), log_lines=outcome["logLines"])

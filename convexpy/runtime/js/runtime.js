@@ -272,6 +272,101 @@
   Object.assign(global, { TextEncoder, TextDecoder, btoa, atob, structuredClone, crypto });
   global.queueMicrotask = (callback) => { Promise.resolve().then(callback); };
 
+  // --- actions only: timers and fetch (queries and mutations must be deterministic) ------------
+  let inAction = false;
+  function requireAction(name) {
+    if (!inAction) throw new Error(`${name} is not allowed in queries and mutations (they must be deterministic); call it from an action.`);
+  }
+  let timers = [];
+  let nextTimerId = 1;
+  global.setTimeout = (callback, delay = 0, ...args) => {
+    requireAction("setTimeout");
+    const id = nextTimerId++;
+    timers.push({ id, due: RealDate.now() + Math.max(0, Number(delay) || 0), callback, args });
+    return id;
+  };
+  global.clearTimeout = (id) => { timers = timers.filter((timer) => timer.id !== id); };
+  global.setInterval = (callback, delay = 0, ...args) => {
+    requireAction("setInterval");
+    const id = nextTimerId++;
+    const period = Math.max(1, Number(delay) || 0);
+    const tick = () => { timers.push({ id, due: RealDate.now() + period, callback: () => { tick(); callback(...args); }, args: [] }); };
+    tick();
+    return id;
+  };
+  global.clearInterval = global.clearTimeout;
+
+  class Headers {
+    constructor(init) {
+      this._map = new Map();
+      if (init instanceof Headers) init.forEach((value, key) => this.append(key, value));
+      else if (Array.isArray(init)) init.forEach(([key, value]) => this.append(key, value));
+      else if (init) Object.entries(init).forEach(([key, value]) => this.append(key, value));
+    }
+    append(key, value) {
+      const name = String(key).toLowerCase();
+      this._map.set(name, this._map.has(name) ? `${this._map.get(name)}, ${value}` : String(value));
+    }
+    set(key, value) { this._map.set(String(key).toLowerCase(), String(value)); }
+    get(key) { return this._map.has(String(key).toLowerCase()) ? this._map.get(String(key).toLowerCase()) : null; }
+    has(key) { return this._map.has(String(key).toLowerCase()); }
+    delete(key) { this._map.delete(String(key).toLowerCase()); }
+    forEach(callback) { for (const [key, value] of this._map) callback(value, key, this); }
+    entries() { return this._map.entries(); }
+    keys() { return this._map.keys(); }
+    values() { return this._map.values(); }
+    [Symbol.iterator]() { return this._map.entries(); }
+  }
+  function bodyBytes(body) {
+    if (body === undefined || body === null) return null;
+    if (typeof body === "string") return new TextEncoder().encode(body);
+    if (body instanceof ArrayBuffer) return new Uint8Array(body);
+    if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    throw new TypeError("fetch() takes a string, ArrayBuffer or typed array body");
+  }
+  class Response {
+    constructor(body = null, init = {}) {
+      this._bytes = bodyBytes(body) ?? new Uint8Array();
+      this.status = init.status ?? 200;
+      this.statusText = init.statusText ?? "";
+      this.headers = new Headers(init.headers);
+      this.url = init.url ?? "";
+      this.bodyUsed = false;
+    }
+    get ok() { return this.status >= 200 && this.status < 300; }
+    async arrayBuffer() { this.bodyUsed = true; return this._bytes.slice().buffer; }
+    async text() { this.bodyUsed = true; return new TextDecoder().decode(this._bytes); }
+    async json() { return JSON.parse(await this.text()); }
+  }
+  class Request {
+    constructor(input, init = {}) {
+      this.url = input instanceof Request ? input.url : String(input);
+      this.method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+      this.headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+      this._bytes = bodyBytes(init.body) ?? (input instanceof Request ? input._bytes : null);
+    }
+    async text() { return this._bytes ? new TextDecoder().decode(this._bytes) : ""; }
+    async json() { return JSON.parse(await this.text()); }
+  }
+  function toBase64(bytes) {
+    let text = "";
+    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text);
+  }
+  async function fetch(input, init = {}) {
+    requireAction("fetch");
+    const request = new Request(input, init);
+    const answer = JSON.parse(call("convexpy/fetch", JSON.stringify({
+      url: request.url, method: request.method, headers: [...request.headers], body: request._bytes ? toBase64(request._bytes) : null,
+    })));
+    if (answer.error) throw new TypeError(`fetch failed: ${answer.error}`);
+    const raw = atob(answer.body);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return new Response(bytes, { status: answer.status, statusText: answer.statusText, headers: answer.headers, url: answer.url });
+  }
+  Object.assign(global, { Headers, Request, Response, fetch });
+
   // --- modules ------------------------------------------------------------------------------
   const factories = new Map();
   const namespaces = new Map();
@@ -400,7 +495,8 @@
       streams = new Map();
       seed = requestSeed | 0 || 1;
       frozenNow = udfType === "Action" ? null : now;
-      secureRandom = udfType === "Action";
+      secureRandom = inAction = udfType === "Action";
+      timers = [];
       entry.settled = null;
       const outcome = (ok, payload) => {
         entry.settled = ascii(JSON.stringify({ ok, ...payload, logLines }));
@@ -422,6 +518,18 @@
       );
     },
     settled: null,
+    // Milliseconds until the next timer is due, or -1 when none is set.
+    nextTimer() {
+      if (!timers.length) return -1;
+      return Math.max(0, Math.min(...timers.map((timer) => timer.due)) - RealDate.now());
+    },
+    // Fire every timer that is due, earliest first (their promises settle in the checkpoint after).
+    runTimers() {
+      const now = RealDate.now();
+      const due = timers.filter((timer) => timer.due <= now).sort((a, b) => a.due - b.due);
+      timers = timers.filter((timer) => timer.due > now);
+      for (const timer of due) timer.callback(...timer.args);
+    },
   };
   Object.defineProperty(global, "__convex", { value: entry, enumerable: false });
 })(globalThis);

@@ -159,3 +159,44 @@ def test_http_routes_crons_and_auth_providers_are_read_as_the_reference_backend_
     assert crons["digest"]["schedule"] == {"type": "daily", "hourUTC": 7, "minuteUTC": 30}
     assert isolate.analyze_config("auth.config.js") == {
         "authProviders": [{"domain": "https://issuer.example.com", "applicationID": "convex"}]}
+
+
+@pytest.fixture
+def echo_server():
+    """A local HTTP server answering POST / with the request's JSON and headers, 404 elsewhere."""
+    import http.server
+    import threading
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["content-length"]))
+            answer = json.dumps({"got": json.loads(body), "header": self.headers.get("x-test")}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_action_waits_on_timers_and_fetches(isolate, echo_server):
+    outcome = isolate.invoke("globals.js", "waitAndFetch", "Action", json.dumps([{"url": echo_server}]), 1, 0.0)
+    assert outcome.ok, outcome.message
+    assert outcome.value == {"order": ["awaited", "late"], "status": 200, "ok": True, "echo": {"got": {"hello": "😀"}, "header": "1"},
+                             "header": "application/json", "missing": 404, "refused": True}
+
+
+def test_timers_are_refused_in_queries(isolate):
+    outcome = isolate.invoke("globals.js", "timerInQuery", "Query", "[{}]", 1, 0.0)
+    assert not outcome.ok and "setTimeout is not allowed in queries and mutations" in outcome.message

@@ -19,3 +19,25 @@ function sample() {
 
 export const globalsInQuery = query({ args: {}, handler: async () => sample() });
 export const globalsInAction = action({ args: {}, handler: async () => sample() });
+
+export const waitAndFetch = action({
+  handler: async (_ctx, args: { url?: string }) => {
+    const order: string[] = [];
+    setTimeout(() => order.push("late"), 40);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    order.push("awaited");
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const response = await fetch(args.url as string, { method: "POST", body: JSON.stringify({ hello: "😀" }), headers: { "x-test": "1" } });
+    const missing = await fetch(args.url + "/missing");
+    let refused = "";
+    try {
+      await fetch("http://127.0.0.1:9/closed");
+    } catch (error) {
+      refused = (error as Error).message;
+    }
+    return { order, status: response.status, ok: response.ok, echo: await response.json(), header: response.headers.get("content-type"),
+             missing: missing.status, refused: refused.startsWith("fetch failed") };
+  },
+});
+
+export const timerInQuery = query({ args: {}, handler: async () => { setTimeout(() => {}, 1); return 1; } });
