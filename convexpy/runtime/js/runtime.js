@@ -272,6 +272,99 @@
   Object.assign(global, { TextEncoder, TextDecoder, btoa, atob, structuredClone, crypto });
   global.queueMicrotask = (callback) => { Promise.resolve().then(callback); };
 
+  // URL and URLSearchParams: absolute URLs with a scheme, relative ones against a base, and
+  // form-encoded queries (the parts of WHATWG URL that functions use).
+  const formDecode = (text) => decodeURIComponent(text.replace(/\+/g, " "));
+  const formEncode = (text) => encodeURIComponent(text).replace(/%20/g, "+").replace(/[!'()~]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  class URLSearchParams {
+    constructor(init = "") {
+      this._pairs = [];
+      this._onChange = null;
+      if (typeof init === "string") this._parse(init);
+      else if (init instanceof URLSearchParams) this._pairs = init._pairs.map(([key, value]) => [key, value]);
+      else if (init && typeof init[Symbol.iterator] === "function") for (const [key, value] of init) this._pairs.push([String(key), String(value)]);
+      else if (init && typeof init === "object") this._pairs = Object.entries(init).map(([key, value]) => [key, String(value)]);
+    }
+    _parse(text) {
+      this._pairs = [];
+      for (const part of (text.startsWith("?") ? text.slice(1) : text).split("&")) {
+        if (!part) continue;
+        const at = part.indexOf("=");
+        this._pairs.push(at < 0 ? [formDecode(part), ""] : [formDecode(part.slice(0, at)), formDecode(part.slice(at + 1))]);
+      }
+    }
+    _changed() { if (this._onChange) this._onChange(this.toString()); }
+    get size() { return this._pairs.length; }
+    append(key, value) { this._pairs.push([String(key), String(value)]); this._changed(); }
+    delete(key) { this._pairs = this._pairs.filter(([k]) => k !== String(key)); this._changed(); }
+    get(key) { const found = this._pairs.find(([k]) => k === String(key)); return found ? found[1] : null; }
+    getAll(key) { return this._pairs.filter(([k]) => k === String(key)).map(([, v]) => v); }
+    has(key) { return this._pairs.some(([k]) => k === String(key)); }
+    set(key, value) {
+      const at = this._pairs.findIndex(([k]) => k === String(key));
+      if (at < 0) this._pairs.push([String(key), String(value)]);
+      else this._pairs = this._pairs.filter(([k], i) => k !== String(key) || i === at).map((pair, i) => (i === at ? [pair[0], String(value)] : pair));
+      this._changed();
+    }
+    sort() { this._pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)); this._changed(); }
+    forEach(callback) { for (const [key, value] of this._pairs) callback(value, key, this); }
+    entries() { return this._pairs.map(([k, v]) => [k, v])[Symbol.iterator](); }
+    keys() { return this._pairs.map(([k]) => k)[Symbol.iterator](); }
+    values() { return this._pairs.map(([, v]) => v)[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    toString() { return this._pairs.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join("&"); }
+  }
+  const URL_PARTS = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/(?:([^:@\/?#]*)(?::([^@\/?#]*))?@)?(\[[^\]]*\]|[^:\/?#]*)(?::(\d*))?)?([^?#]*)(\?[^#]*)?(#.*)?$/;
+  const DEFAULT_PORTS = { "http:": "80", "https:": "443", "ws:": "80", "wss:": "443" };
+  function removeDots(path) {
+    const out = [];
+    for (const segment of path.split("/")) {
+      if (segment === "..") { if (out.length > 1) out.pop(); }
+      else if (segment !== ".") out.push(segment);
+    }
+    const joined = out.join("/");
+    return /\/\.\.?$/.test(path) && !joined.endsWith("/") ? joined + "/" : joined;
+  }
+  class URL {
+    constructor(input, base) {
+      let text = String(input).trim();
+      if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text)) {
+        if (base === undefined) throw new TypeError(`Invalid URL: ${input}`);
+        const b = base instanceof URL ? base : new URL(base);
+        if (text.startsWith("//")) text = b.protocol + text;
+        else if (text.startsWith("/")) text = b.origin + text;
+        else if (text.startsWith("?")) text = b.origin + b.pathname + text;
+        else if (text.startsWith("#")) text = b.origin + b.pathname + b.search + text;
+        else text = b.origin + b.pathname.replace(/[^/]*$/, "") + text;
+      }
+      const m = URL_PARTS.exec(text);
+      if (!m) throw new TypeError(`Invalid URL: ${input}`);
+      this.protocol = m[1].toLowerCase() + ":";
+      this.username = m[2] || "";
+      this.password = m[3] || "";
+      this.hostname = (m[4] || "").toLowerCase();
+      this.port = m[5] && m[5] !== DEFAULT_PORTS[this.protocol] ? m[5] : "";
+      if ((this.protocol === "http:" || this.protocol === "https:") && !this.hostname) throw new TypeError(`Invalid URL: ${input}`);
+      const path = removeDots(m[6] || "");
+      this.pathname = path || (m[4] !== undefined ? "/" : "");
+      this.hash = m[8] && m[8] !== "#" ? m[8] : "";
+      this._search = m[7] && m[7] !== "?" ? m[7] : "";
+      this.searchParams = new URLSearchParams(this._search);
+      this.searchParams._onChange = (query) => { this._search = query ? "?" + query : ""; };
+    }
+    get search() { return this._search; }
+    set search(value) { const text = String(value); this._search = text && text !== "?" ? (text.startsWith("?") ? text : "?" + text) : ""; this.searchParams._parse(this._search); }
+    get host() { return this.port ? `${this.hostname}:${this.port}` : this.hostname; }
+    get origin() { return this.hostname ? `${this.protocol}//${this.host}` : "null"; }
+    get href() {
+      const auth = this.username ? `${this.username}${this.password ? ":" + this.password : ""}@` : "";
+      return (this.hostname ? `${this.protocol}//${auth}${this.host}` : this.protocol) + this.pathname + this.search + this.hash;
+    }
+    toString() { return this.href; }
+    toJSON() { return this.href; }
+  }
+  Object.assign(global, { URL, URLSearchParams });
+
   // --- actions only: timers and fetch (queries and mutations must be deterministic) ------------
   let inAction = false;
   function requireAction(name) {

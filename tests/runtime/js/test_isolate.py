@@ -200,3 +200,13 @@ def test_an_action_waits_on_timers_and_fetches(isolate, echo_server):
 def test_timers_are_refused_in_queries(isolate):
     outcome = isolate.invoke("globals.js", "timerInQuery", "Query", "[{}]", 1, 0.0)
     assert not outcome.ok and "setTimeout is not allowed in queries and mutations" in outcome.message
+
+
+def test_url_and_search_params(isolate):
+    outcome = isolate.invoke("globals.js", "urls", "Query", "[{}]", 1, 0.0)
+    assert outcome.ok, outcome.message
+    assert outcome.value == {
+        "href": "https://User:pw@example.com/a/c?x=1&y=two+words&z=%26%3D#frag", "host": "example.com", "origin": "https://example.com",
+        "pathname": "/a/c", "search": "?x=1&y=two+words&z=%26%3D", "hash": "#frag", "y": "two words",
+        "relative": "https://example.com/a/d?q=1", "params": "a=2&b=x+y", "port": "8080", "invalid": "TypeError",
+    }

@@ -41,3 +41,19 @@ export const waitAndFetch = action({
 });
 
 export const timerInQuery = query({ args: {}, handler: async () => { setTimeout(() => {}, 1); return 1; } });
+
+export const urls = query({
+  args: {},
+  handler: async () => {
+    const url = new URL("https://User:pw@Example.com:443/a/./b/../c?x=1&y=two+words#frag");
+    url.searchParams.append("z", "&=");
+    const relative = new URL("../d?q=1", "https://example.com/a/b/c");
+    const params = new URLSearchParams({ a: "1", b: "x y" });
+    params.set("a", "2");
+    return {
+      href: url.href, host: url.host, origin: url.origin, pathname: url.pathname, search: url.search, hash: url.hash,
+      y: url.searchParams.get("y"), relative: relative.href, params: params.toString(), port: new URL("http://h:8080/").port,
+      invalid: (() => { try { new URL("no scheme"); return "parsed"; } catch (error) { return (error as Error).constructor.name; } })(),
+    };
+  },
+});
