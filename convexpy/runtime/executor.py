@@ -49,6 +49,8 @@ from .syscalls import SyscallHost
 
 MAX_ARGS_SIZE = 16 * 1024 * 1024
 MAX_CALL_DEPTH = 8
+RUNNER_DIED_REPEATEDLY = ("Uncaught Error: the function's runner process stopped every time it ran it "
+                          "(it may have run out of memory: a JavaScript heap or the runner's --runner-memory-mb)")
 STALE_SNAPSHOT_RETRIES = 3
 _NO_DATA = object()
 
@@ -375,8 +377,8 @@ class Executor:
                 except RequestError:
                     raise
                 except RunnerDied:
-                    if attempt == RERUNS:
-                        raise Overloaded("The function's runner process stopped while running it; try again.") from None
+                    if attempt == RERUNS:  # it kills every runner it runs on: a failure of the function, not retried
+                        return self._failure(FunctionError(RUNNER_DIED_REPEATEDLY), logs.lines, ts=tx.snapshot_ts), tx
                     continue  # invisible to the client: run it again on another runner
                 except Exception as exc:  # noqa: BLE001 - every user failure becomes an outcome
                     used = ctx.auth.used or (host is not None and host.identity_used)
@@ -393,6 +395,7 @@ class Executor:
         self, function: ConvexFunction, args: dict, identity: Identity, session: tuple[str, int] | None
     ) -> Outcome:
         capture: list[LogCapture] = []
+        deaths = [0]
 
         async def body(tx: Any) -> Any:
             logs = LogCapture()
@@ -403,6 +406,9 @@ class Executor:
                 try:
                     value = await self._in_runner(function, args, SyscallHost(tx, identity), logs.lines, self.user_timeout_s)
                 except RunnerDied:
+                    deaths[0] += 1
+                    if deaths[0] > RERUNS:  # it kills every runner it runs on: a failure, not a conflict to retry
+                        raise FunctionError(RUNNER_DIED_REPEATEDLY) from None
                     raise ConflictError("the runner died; run the mutation again in a fresh transaction") from None
                 return self._check_returns(function, value)
 

@@ -67,3 +67,13 @@ def test_a_runner_past_its_memory_limit_is_replaced(server_database, tmp_path):
         assert client.query("runaway:allocate", {"megabytes": 10}) == 10 * 1024 * 1024
     finally:
         running.stop()
+
+
+def test_a_function_that_kills_every_runner_fails_clearly_instead_of_asking_for_retries(runners):
+    failed = httpx.post(runners.url + "/api/query", json={"path": "runaway:dieAlways", "args": {}}, timeout=60)
+    assert failed.status_code == 200 and failed.json()["status"] == "error"  # a function error, not a 503 to retry
+    assert "stopped every time it ran it" in failed.json()["errorMessage"]
+    tag = "die" + uuid.uuid4().hex[:8]
+    failed = httpx.post(runners.url + "/api/mutation", json={"path": "runaway:insertThenDie", "args": {"tag": tag}}, timeout=60)
+    assert failed.json()["status"] == "error" and "stopped every time it ran it" in failed.json()["errorMessage"]
+    assert ConvexHttpClient(runners.url).query("errors:countTag", {"tag": tag}) == 0  # nothing committed

@@ -61,3 +61,15 @@ async def block(ctx, args):
 async def getMany(ctx, args):
     """One syscall after another: time spent waiting for their answers is not user time."""
     return [await ctx.db.get(args["id"]) for _ in range(int(args["times"]))]
+
+
+@query(args={})
+async def dieAlways(ctx, args):
+    """Kills every runner it runs on (as code that exhausts a JavaScript heap does)."""
+    os.kill(os.getpid(), 9)
+
+
+@mutation(args={"tag": v.string()})
+async def insertThenDie(ctx, args):
+    await ctx.db.insert("items", {"tag": args["tag"], "rank": 1})
+    os.kill(os.getpid(), 9)
