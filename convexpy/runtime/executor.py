@@ -366,10 +366,12 @@ class Executor:
             tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
             tx.journal_in = journal
             ctx = QueryCtx(tx, identity)
-            host = SyscallHost(tx, identity) if self.pool is not None else None
+            host = SyscallHost(tx, identity) if self.pool is not None and not function.native else None
             with LogCapture() as logs:
                 try:
-                    if host is None:
+                    if function.native:
+                        value = await function.handler(tx, args)  # convexpy's own: it reads the host's state
+                    elif host is None:
                         value = await function.handler(ctx, args)
                     else:
                         value = await self._in_runner(function, args, host, logs.lines, self.user_timeout_s)

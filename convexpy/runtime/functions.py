@@ -44,6 +44,8 @@ class ConvexFunction:
     """``module:name``, set when the loader registers the function."""
     js: JsExport | None = None
     """Set for a pushed JavaScript function (run in V8 by a runner; ``handler`` is None)."""
+    native: bool = False
+    """convexpy's own system functions (``runtime/system_functions.py``): run in the host, never in a runner."""
 
     async def __call__(self, ctx: Any, args: Any = None) -> Any:
         return await self.handler(ctx, {} if args is None else args)

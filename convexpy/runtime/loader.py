@@ -18,8 +18,11 @@ from ..schema import SchemaDefinition
 from .functions import ConvexFunction
 from .logs import log_print
 from .paths import FunctionPath
+from .system_functions import SYSTEM_FUNCTIONS
 
 PACKAGE = "convex_functions"
+YIELD_MARKER = ".yield-to-push"
+"""A file in a functions folder whose functions a push may replace (see :class:`FunctionRegistry`)."""
 
 
 @dataclass
@@ -28,9 +31,16 @@ class FunctionRegistry:
     """The functions folder's Python functions."""
     schema: SchemaDefinition | None = None
     pushed: dict[FunctionPath, ConvexFunction] = field(default_factory=dict)
-    """The last push's JavaScript functions (``runtime/js/pushed.py``); a path is never in both."""
+    """The last push's JavaScript functions (``runtime/js/pushed.py``)."""
+    yields_to_push: bool = False
+    """The folder has a ``.yield-to-push`` file (the reference app does): a push may define its paths,
+    and the pushed functions are served. Otherwise a push defining one of its paths is refused."""
 
     def get(self, path: FunctionPath) -> ConvexFunction | None:
+        if path.module.startswith("_system/"):
+            return SYSTEM_FUNCTIONS.get(path)
+        if self.yields_to_push:
+            return self.pushed.get(path) or self.functions.get(path)
         return self.functions.get(path) or self.pushed.get(path)
 
 
@@ -55,7 +65,7 @@ def load_functions(root: Path) -> FunctionRegistry:
     package.__path__ = [str(root)]
     sys.modules[PACKAGE] = package
 
-    registry = FunctionRegistry()
+    registry = FunctionRegistry(yields_to_push=(root / YIELD_MARKER).exists())
     for file in _module_paths(root):
         relative = file.relative_to(root).with_suffix("")
         dotted = ".".join((PACKAGE, *relative.parts))

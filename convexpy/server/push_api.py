@@ -18,6 +18,7 @@ any replica may take any step.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import brotli
@@ -32,6 +33,7 @@ from ..runtime.js.pushed import PushedCode, PushedModule, function_path, module_
 from ..schema import SchemaDefinition
 from .http_api import header, json_response
 
+logger = logging.getLogger(__name__)
 MAX_PUSH_BYTES = 256 * 1024 * 1024
 """A push's request body, decompressed (the reference backend's limit is of this order)."""
 SERVER_VERSION = "1.48.0"
@@ -131,9 +133,12 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
             modules[path].config = config
         conflicts = [str(function_path(path, entry["name"])) for path in function_modules
                      for entry in modules[path].functions if function_path(path, entry["name"]) in executor.registry.functions]
-        if conflicts:
+        if conflicts and executor.registry.yields_to_push:
+            logger.warning("the push replaces these Python functions of the functions folder: %s", ", ".join(sorted(conflicts)))
+        elif conflicts:
             raise PushRefused(f"These functions are defined both in the functions folder (Python) and in this push: "
-                              f"{', '.join(sorted(conflicts))}. Rename or remove one of each.")
+                              f"{', '.join(sorted(conflicts))}. Rename or remove one of each (or put a .yield-to-push "
+                              "file in the functions folder to let pushes replace its functions).")
         schema = result.value.get("schema")
         if schema is not None:
             try:

@@ -377,6 +377,14 @@ class Persistence:
         except CONNECTION_ERRORS as exc:
             raise DatabaseUnavailable(f"Lost the connection to PostgreSQL while reading ({type(exc).__name__}). Try again.") from exc
 
+    async def count_live(self, index_id: int, snapshot_ts: int) -> int:
+        """How many live entries ``index_id`` has at ``snapshot_ts`` (a table's size, from its by_id index)."""
+        return await self.pool.fetchval(
+            """SELECT count(*) FROM (SELECT DISTINCT ON (key) document_id FROM cx_indexes
+               WHERE index_id = $1 AND ts <= $2 ORDER BY key, ts DESC) newest WHERE document_id IS NOT NULL""",
+            index_id, snapshot_ts,
+        )
+
     async def _index_range(
         self,
         index_id: int,

@@ -306,3 +306,26 @@ def test_bad_push_requests_get_clear_errors_and_the_server_keeps_serving(ts_serv
                         json={"adminKey": ts_server.admin_key, "startPush": {"convexpy": {"modules": [{"x": 1}], "schema": None}}})
     assert forged.status_code == 400
     assert ConvexHttpClient(ts_server.url).query("yellowpages:getBySid", {"sid": "s-1"})["sid"] == "s-1"
+
+
+def test_a_push_replaces_the_functions_of_a_folder_that_yields_to_pushes(fresh_database, tmp_path):
+    """The reference app (its folder has .yield-to-push) is what `scripts/serve` serves: a user's
+    TypeScript Yellow Pages pushed to it replaces the Python functions of the same paths."""
+    from ..conftest import REPO_ROOT
+
+    running = _start(fresh_database, tmp_path / "data", REPO_ROOT / "functions", None, None, "--runners", "1")
+    try:
+        pushed = deploy(make_project(tmp_path), running)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        client = ConvexHttpClient(running.url)
+        client.mutation("yellowpages:upsert", SERVICE)
+        assert client.query("yellowpages:getService", {"name": "billing"})["sid"] == "s-1"  # the TypeScript one: by name
+        assert isinstance(client.query("yellowpages:listOwners"), list)  # Python functions the push does not define stay
+        # The CLI sized the tables whose indexes the push drops (over the socket); admins may ask too.
+        size = httpx.post(running.url + "/api/query", json={"path": "_system/cli/tableSize:default", "args": {"tableName": "yp_services"}},
+                          headers={"authorization": f"Convex {running.admin_key}"}).json()
+        assert size["status"] == "success" and size["value"] == 1
+        anonymous = httpx.post(running.url + "/api/query", json={"path": "_system/cli/tableSize:default", "args": {"tableName": "yp_services"}})
+        assert anonymous.json()["status"] == "error"  # internal: admins only
+    finally:
+        running.stop()
