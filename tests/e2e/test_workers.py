@@ -14,7 +14,22 @@ from .wire import WireClient
 
 
 def workers_of(server) -> list[psutil.Process]:
-    return [child for child in psutil.Process(server.process.pid).children() if "worker" in " ".join(child.cmdline())]
+    """The supervisor's live worker processes (a killed one not yet reaped is a zombie: not counted)."""
+    workers = []
+    for child in psutil.Process(server.process.pid).children():
+        try:
+            if "worker" in " ".join(child.cmdline()):
+                workers.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return workers
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 async def test_workers_share_ports_and_are_restarted(fresh_database, tmp_path):
@@ -39,8 +54,7 @@ async def test_workers_share_ports_and_are_restarted(fresh_database, tmp_path):
         victim = workers_of(server)[0]
         victim.send_signal(signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (victim.is_running() and victim.status() != psutil.STATUS_ZOMBIE
-                                               or len([w for w in workers_of(server) if w.pid != victim.pid]) < 2):
+        while time.monotonic() < deadline and (_alive(victim) or len([w for w in workers_of(server) if w.pid != victim.pid]) < 2):
             time.sleep(0.2)
         assert len([w for w in workers_of(server) if w.pid != victim.pid]) == 2
         body = httpx.post(server.url + "/api/query", json={"path": "messages:byRange", "args": {"channel": channel}}).json()
