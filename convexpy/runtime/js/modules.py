@@ -21,7 +21,7 @@ line breaks, so line numbers in stack traces stay those of the pushed source.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
 import tree_sitter_javascript
@@ -43,8 +43,6 @@ class ModuleScript:
 
     path: str
     script: str
-    imports: list[str] = field(default_factory=list)
-    """Resolved paths of the modules it imports, in import order."""
 
 
 def resolve(importer: str, specifier: str) -> str:
@@ -340,7 +338,9 @@ def to_script(path: str, source: str) -> ModuleScript:
     for name in rewriter.imported:
         rewriter.module_scope.names.discard(name)
     rewriter.rewrite_module()
-    return ModuleScript(path, rewriter.script(), [resolve(path, specifier) for specifier in rewriter.requires])
+    for specifier in rewriter.requires:
+        resolve(path, specifier)  # refuses imports from outside the push now, not when a call first loads it
+    return ModuleScript(path, rewriter.script())
 
 
 def _parameters(node: Node) -> list[Node]:
