@@ -30,6 +30,7 @@ import orjson
 from ...errors import ModuleLoadError
 from .ascii import escape_astral
 from .modules import ModuleScript
+from .subtle import subtle
 
 _RUNTIME = resources.files(__package__).joinpath("runtime.js").read_text()
 
@@ -86,6 +87,8 @@ class _Host:
                 return "1" + orjson.dumps(base64.b64encode(os.urandom(count)).decode()).decode()
             if op == "convexpy/fetch":  # an action's fetch(): made from this process
                 return "1" + orjson.dumps(fetch(orjson.loads(args_json))).decode()
+            if op == "convexpy/subtle":  # crypto.subtle: computed here, the key material travels with it
+                return "1" + orjson.dumps(subtle(orjson.loads(args_json))).decode()
             return "1" + escape_astral(self._syscall(op, args_json))
         except Exception as exc:  # noqa: BLE001 - every failure becomes the guest's Error
             failure: dict[str, Any] = {"message": getattr(exc, "message", None) or str(exc)}

@@ -269,6 +269,146 @@
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     },
   };
+  // --- Web Crypto: crypto.subtle, computed by the runner (convexpy/runtime/js/subtle.py) --------
+  // A CryptoKey's material stays here, hidden in a WeakMap, and travels with each operation: the
+  // runner keeps no key state, so a key made at a module's top level works in every call.
+  class DOMException extends Error {
+    constructor(message = "", name = "Error") {
+      super(message);
+      this.name = name;
+    }
+  }
+  function viewBytes(data, what) {
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    throw new TypeError(`${what} must be an ArrayBuffer or a typed array`);
+  }
+  function bytesToBase64(bytes) {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    return btoa(text);
+  }
+  function base64ToBytes(text) {
+    const raw = atob(text);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+  const ALGORITHMS = ["SHA-1", "SHA-256", "SHA-384", "SHA-512", "HMAC", "AES-GCM", "AES-CBC", "AES-CTR", "ECDSA",
+    "RSASSA-PKCS1-v1_5", "RSA-PSS", "RSA-OAEP", "Ed25519", "PBKDF2", "HKDF"];
+  function algorithmName(name) {
+    const known = ALGORITHMS.find((candidate) => candidate.toUpperCase() === String(name).toUpperCase());
+    if (known === undefined) throw new DOMException(`Unrecognized algorithm name: ${name}`, "NotSupportedError");
+    return known;
+  }
+  function normalizeAlgorithm(algorithm) {
+    const normalized = typeof algorithm === "string" ? { name: algorithm } : { ...algorithm };
+    if (normalized.name === undefined) throw new TypeError("An algorithm needs a name");
+    normalized.name = algorithmName(normalized.name);
+    if (normalized.hash !== undefined) normalized.hash = algorithmName(typeof normalized.hash === "string" ? normalized.hash : normalized.hash.name);
+    for (const field of ["iv", "additionalData", "salt", "info", "label", "counter", "publicExponent"]) {
+      if (normalized[field] !== undefined) normalized[field] = bytesToBase64(viewBytes(normalized[field], field));
+    }
+    return normalized;
+  }
+  const keyMaterial = new WeakMap();
+  class CryptoKey {
+    constructor() { throw new TypeError("Illegal constructor"); }
+  }
+  function makeKey(descriptor, extractable, usages) {
+    const key = Object.create(CryptoKey.prototype);
+    const algorithm = { ...descriptor.algorithm };
+    if (algorithm.publicExponent !== undefined) algorithm.publicExponent = base64ToBytes(algorithm.publicExponent);
+    Object.defineProperties(key, {
+      type: { value: descriptor.type, enumerable: true }, extractable: { value: Boolean(extractable), enumerable: true },
+      algorithm: { value: Object.freeze(algorithm), enumerable: true }, usages: { value: Object.freeze([...usages]), enumerable: true },
+    });
+    keyMaterial.set(key, descriptor);
+    return key;
+  }
+  function keyFor(key, usage, name) {
+    const descriptor = keyMaterial.get(key);
+    if (descriptor === undefined) throw new TypeError("Expected a CryptoKey");
+    if (!key.usages.includes(usage)) throw new DOMException(`The key's usages do not include "${usage}"`, "InvalidAccessError");
+    if (name !== undefined && descriptor.algorithm.name !== name) {
+      throw new DOMException(`The key is a ${descriptor.algorithm.name} key, not a ${name} one`, "InvalidAccessError");
+    }
+    return descriptor;
+  }
+  function subtleOp(method, payload) {
+    const answer = JSON.parse(call("convexpy/subtle", JSON.stringify({ method, ...payload })));
+    if (answer.error) throw new DOMException(answer.error.message, answer.error.name);
+    return answer;
+  }
+  const promised = (compute) => (...args) => {
+    try {
+      return Promise.resolve(compute(...args));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const PUBLIC_USAGES = ["verify", "encrypt", "wrapKey"];
+  const HASH_BLOCK_BITS = { "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
+  const subtle = {
+    digest: promised((algorithm, data) =>
+      base64ToBytes(subtleOp("digest", { algorithm: normalizeAlgorithm(algorithm), data: bytesToBase64(viewBytes(data, "data")) }).data).buffer),
+    importKey: promised((format, keyData, algorithm, extractable, usages = []) => {
+      const data = format === "jwk" ? keyData : bytesToBase64(viewBytes(keyData, "keyData"));
+      const descriptor = subtleOp("importKey", { format, keyData: data, algorithm: normalizeAlgorithm(algorithm) });
+      return makeKey(descriptor, extractable, usages);
+    }),
+    exportKey: promised((format, key) => {
+      const descriptor = keyMaterial.get(key);
+      if (descriptor === undefined) throw new TypeError("Expected a CryptoKey");
+      if (!key.extractable) throw new DOMException("The key is not extractable", "InvalidAccessError");
+      const answer = subtleOp("exportKey", { format, key: descriptor });
+      if (format !== "jwk") return base64ToBytes(answer.data).buffer;
+      const jwk = { ...answer.jwk, key_ops: [...key.usages], ext: true };
+      if (jwk.alg == null) delete jwk.alg;
+      return jwk;
+    }),
+    generateKey: promised((algorithm, extractable, usages = []) => {
+      const answer = subtleOp("generateKey", { algorithm: normalizeAlgorithm(algorithm) });
+      if (answer.key) return makeKey(answer.key, extractable, usages);
+      return {
+        publicKey: makeKey(answer.publicKey, true, usages.filter((usage) => PUBLIC_USAGES.includes(usage))),
+        privateKey: makeKey(answer.privateKey, extractable, usages.filter((usage) => !PUBLIC_USAGES.includes(usage))),
+      };
+    }),
+    sign: promised((algorithm, key, data) => {
+      const normalized = normalizeAlgorithm(algorithm);
+      return base64ToBytes(subtleOp("sign", { algorithm: normalized, key: keyFor(key, "sign", normalized.name),
+        data: bytesToBase64(viewBytes(data, "data")) }).data).buffer;
+    }),
+    verify: promised((algorithm, key, signature, data) => {
+      const normalized = normalizeAlgorithm(algorithm);
+      return subtleOp("verify", { algorithm: normalized, key: keyFor(key, "verify", normalized.name),
+        signature: bytesToBase64(viewBytes(signature, "signature")), data: bytesToBase64(viewBytes(data, "data")) }).valid;
+    }),
+    encrypt: promised((algorithm, key, data) => {
+      const normalized = normalizeAlgorithm(algorithm);
+      return base64ToBytes(subtleOp("encrypt", { algorithm: normalized, key: keyFor(key, "encrypt", normalized.name),
+        data: bytesToBase64(viewBytes(data, "data")) }).data).buffer;
+    }),
+    decrypt: promised((algorithm, key, data) => {
+      const normalized = normalizeAlgorithm(algorithm);
+      return base64ToBytes(subtleOp("decrypt", { algorithm: normalized, key: keyFor(key, "decrypt", normalized.name),
+        data: bytesToBase64(viewBytes(data, "data")) }).data).buffer;
+    }),
+    deriveBits: promised((algorithm, baseKey, length, usage = "deriveBits") => {
+      const normalized = normalizeAlgorithm(algorithm);
+      return base64ToBytes(subtleOp("deriveBits", { algorithm: normalized, key: keyFor(baseKey, usage, normalized.name), length }).data).buffer;
+    }),
+    deriveKey: promised(async (algorithm, baseKey, derivedKeyType, extractable, usages = []) => {
+      const type = normalizeAlgorithm(derivedKeyType);
+      const length = type.length ?? (type.name === "HMAC" ? HASH_BLOCK_BITS[type.hash] : undefined);
+      if (length === undefined) throw new DOMException(`The derived ${type.name} key needs a length`, "OperationError");
+      const bits = await subtle.deriveBits(algorithm, baseKey, length, "deriveKey");
+      return subtle.importKey("raw", bits, derivedKeyType, extractable, usages);
+    }),
+  };
+  crypto.subtle = subtle;
+  Object.assign(global, { DOMException, CryptoKey });
   Object.assign(global, { TextEncoder, TextDecoder, btoa, atob, structuredClone, crypto });
   global.queueMicrotask = (callback) => { Promise.resolve().then(callback); };
 
@@ -389,11 +529,153 @@
   };
   global.clearInterval = global.clearTimeout;
 
+  // Events and aborting: EventTarget, Event, AbortController and AbortSignal (fetch honours one).
+  class Event {
+    constructor(type, init = {}) {
+      this.type = String(type);
+      this.bubbles = Boolean(init.bubbles);
+      this.cancelable = Boolean(init.cancelable);
+      this.defaultPrevented = false;
+      this.target = null;
+      this.timeStamp = RealDate.now();
+    }
+    preventDefault() { if (this.cancelable) this.defaultPrevented = true; }
+    stopPropagation() {}
+    stopImmediatePropagation() { this._stopped = true; }
+  }
+  class EventTarget {
+    constructor() { Object.defineProperty(this, "_listeners", { value: new Map() }); }
+    addEventListener(type, listener, options = {}) {
+      if (!listener) return;
+      const list = this._listeners.get(type) ?? [];
+      if (!list.some((entry) => entry.listener === listener)) list.push({ listener, once: Boolean(options && options.once) });
+      this._listeners.set(type, list);
+    }
+    removeEventListener(type, listener) {
+      this._listeners.set(type, (this._listeners.get(type) ?? []).filter((entry) => entry.listener !== listener));
+    }
+    dispatchEvent(event) {
+      event.target = this;
+      const handler = this[`on${event.type}`];
+      if (typeof handler === "function") handler.call(this, event);
+      for (const entry of [...(this._listeners.get(event.type) ?? [])]) {
+        if (entry.once) this.removeEventListener(event.type, entry.listener);
+        if (typeof entry.listener === "function") entry.listener.call(this, event);
+        else entry.listener.handleEvent(event);
+        if (event._stopped) break;
+      }
+      return !event.defaultPrevented;
+    }
+  }
+  class AbortSignal extends EventTarget {
+    constructor(key) {
+      if (key !== ABORT_KEY) throw new TypeError("Illegal constructor");
+      super();
+      this.aborted = false;
+      this.reason = undefined;
+      this.onabort = null;
+    }
+    throwIfAborted() { if (this.aborted) throw this.reason; }
+    _abort(reason) {
+      if (this.aborted) return;
+      this.aborted = true;
+      this.reason = reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason;
+      this.dispatchEvent(new Event("abort"));
+    }
+    static abort(reason) {
+      const signal = new AbortSignal(ABORT_KEY);
+      signal._abort(reason);
+      return signal;
+    }
+    static timeout(ms) {
+      const signal = new AbortSignal(ABORT_KEY);
+      global.setTimeout(() => signal._abort(new DOMException("The operation timed out.", "TimeoutError")), ms);
+      return signal;
+    }
+    static any(signals) {
+      const signal = new AbortSignal(ABORT_KEY);
+      for (const source of signals) {
+        if (source.aborted) { signal._abort(source.reason); break; }
+        source.addEventListener("abort", () => signal._abort(source.reason), { once: true });
+      }
+      return signal;
+    }
+  }
+  const ABORT_KEY = Symbol("AbortSignal");
+  class AbortController {
+    constructor() { this.signal = new AbortSignal(ABORT_KEY); }
+    abort(reason) { this.signal._abort(reason); }
+  }
+  Object.assign(global, { Event, EventTarget, AbortController, AbortSignal });
+
+  // Blob, File and FormData: bytes held whole (bodies are not streamed).
+  class Blob {
+    constructor(parts = [], options = {}) {
+      const chunks = [];
+      for (const part of parts) {
+        if (part instanceof Blob) chunks.push(part._bytes);
+        else if (part instanceof ArrayBuffer || ArrayBuffer.isView(part)) chunks.push(viewBytes(part, "A Blob part").slice());
+        else chunks.push(new TextEncoder().encode(String(part)));
+      }
+      const bytes = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+      let at = 0;
+      for (const chunk of chunks) { bytes.set(chunk, at); at += chunk.length; }
+      Object.defineProperty(this, "_bytes", { value: bytes });
+      this.type = /^[\x20-\x7e]*$/.test(String(options.type ?? "")) ? String(options.type ?? "").toLowerCase() : "";
+    }
+    get size() { return this._bytes.length; }
+    slice(start = 0, end = this.size, type = "") {
+      const clamp = (at) => (at < 0 ? Math.max(this.size + at, 0) : Math.min(at, this.size));
+      return new Blob([this._bytes.slice(clamp(start), clamp(end))], { type });
+    }
+    async arrayBuffer() { return this._bytes.slice().buffer; }
+    async bytes() { return this._bytes.slice(); }
+    async text() { return new TextDecoder().decode(this._bytes); }
+    get [Symbol.toStringTag]() { return "Blob"; }
+  }
+  class File extends Blob {
+    constructor(parts, name, options = {}) {
+      super(parts, options);
+      this.name = String(name);
+      this.lastModified = options.lastModified ?? RealDate.now();
+    }
+    get [Symbol.toStringTag]() { return "File"; }
+  }
+  class FormData {
+    constructor() { Object.defineProperty(this, "_entries", { value: [] }); }
+    static _entry(name, value, filename) {
+      if (value instanceof Blob) {
+        const file = value instanceof File && filename === undefined ? value : new File([value], filename ?? (value instanceof File ? value.name : "blob"), { type: value.type });
+        return [String(name), file];
+      }
+      return [String(name), String(value)];
+    }
+    append(name, value, filename) { this._entries.push(FormData._entry(name, value, filename)); }
+    set(name, value, filename) {
+      const entry = FormData._entry(name, value, filename);
+      const at = this._entries.findIndex(([key]) => key === entry[0]);
+      this.delete(entry[0]);
+      this._entries.splice(at < 0 ? this._entries.length : at, 0, entry);
+    }
+    get(name) { const found = this._entries.find(([key]) => key === String(name)); return found ? found[1] : null; }
+    getAll(name) { return this._entries.filter(([key]) => key === String(name)).map(([, value]) => value); }
+    has(name) { return this._entries.some(([key]) => key === String(name)); }
+    delete(name) {
+      for (let i = this._entries.length - 1; i >= 0; i--) if (this._entries[i][0] === String(name)) this._entries.splice(i, 1);
+    }
+    forEach(callback) { for (const [key, value] of this._entries) callback(value, key, this); }
+    entries() { return this._entries[Symbol.iterator](); }
+    keys() { return this._entries.map(([key]) => key)[Symbol.iterator](); }
+    values() { return this._entries.map(([, value]) => value)[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+  }
+  Object.assign(global, { Blob, File, FormData });
+
   class Headers {
     constructor(init) {
       this._map = new Map();
       if (init instanceof Headers) init.forEach((value, key) => this.append(key, value));
-      else if (Array.isArray(init)) init.forEach(([key, value]) => this.append(key, value));
+      else if (init && typeof init[Symbol.iterator] === "function") for (const [key, value] of init) this.append(key, value);
       else if (init) Object.entries(init).forEach(([key, value]) => this.append(key, value));
     }
     append(key, value) {
@@ -410,53 +692,137 @@
     values() { return this._map.values(); }
     [Symbol.iterator]() { return this._map.entries(); }
   }
-  function bodyBytes(body) {
-    if (body === undefined || body === null) return null;
-    if (typeof body === "string") return new TextEncoder().encode(body);
-    if (body instanceof ArrayBuffer) return new Uint8Array(body);
-    if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-    throw new TypeError("fetch() takes a string, ArrayBuffer or typed array body");
+  // A body as bytes and the Content-Type it implies, as fetch() extracts one.
+  function extractBody(body) {
+    if (body === undefined || body === null) return { bytes: null, type: null };
+    if (typeof body === "string") return { bytes: new TextEncoder().encode(body), type: "text/plain;charset=UTF-8" };
+    if (body instanceof Blob) return { bytes: body._bytes, type: body.type || null };
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { bytes: viewBytes(body, "A body").slice(), type: null };
+    if (body instanceof URLSearchParams) return { bytes: new TextEncoder().encode(body.toString()), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+    if (body instanceof FormData) {
+      const boundary = `----convexpyFormBoundary${bytesToBase64(crypto.getRandomValues(new Uint8Array(12))).replace(/[+/=]/g, "x")}`;
+      const escape = (text) => text.replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/"/g, "%22");
+      const parts = [];
+      for (const [name, value] of body) {
+        if (value instanceof File) {
+          parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="${escape(name)}"; filename="${escape(value.name)}"\r\n` +
+            `Content-Type: ${value.type || "application/octet-stream"}\r\n\r\n`, value, "\r\n");
+        } else {
+          parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="${escape(name)}"\r\n\r\n${value.replace(/\r?\n|\r/g, "\r\n")}\r\n`);
+        }
+      }
+      parts.push(`--${boundary}--\r\n`);
+      return { bytes: new Blob(parts)._bytes, type: `multipart/form-data; boundary=${boundary}` };
+    }
+    throw new TypeError("A body must be a string, ArrayBuffer, typed array, Blob, URLSearchParams or FormData (streams are not supported)");
   }
-  class Response {
+  function parseFormData(bytes, contentType) {
+    const form = new FormData();
+    const type = (contentType || "").toLowerCase();
+    if (type.startsWith("application/x-www-form-urlencoded")) {
+      for (const [key, value] of new URLSearchParams(new TextDecoder().decode(bytes))) form.append(key, value);
+      return form;
+    }
+    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType || "");
+    if (!type.startsWith("multipart/form-data") || !boundary) throw new TypeError("The body is not form data (multipart/form-data or application/x-www-form-urlencoded)");
+    const latin1 = (view) => { let text = ""; for (let i = 0; i < view.length; i += 8192) text += String.fromCharCode.apply(null, view.subarray(i, i + 8192)); return text; };
+    const raw = latin1(bytes), delimiter = `--${boundary[1] || boundary[2].trim()}`;
+    for (const section of raw.split(delimiter).slice(1)) {
+      if (section.startsWith("--")) break;
+      const split = section.indexOf("\r\n\r\n");
+      if (split < 0) continue;
+      const head = section.slice(2, split), content = section.slice(split + 4, section.endsWith("\r\n") ? -2 : undefined);
+      const name = /name="([^"]*)"/i.exec(head), filename = /filename="([^"]*)"/i.exec(head), partType = /content-type:\s*([^\r\n]+)/i.exec(head);
+      if (!name) continue;
+      const contentBytes = Uint8Array.from(content, (c) => c.charCodeAt(0));
+      if (filename) form.append(name[1], new File([contentBytes], filename[1], { type: partType ? partType[1] : "" }));
+      else form.append(name[1], new TextDecoder().decode(contentBytes));
+    }
+    return form;
+  }
+  // What Request and Response share: a body read once, in any of the forms fetch() offers.
+  class Body {
+    _consume() {
+      if (this.bodyUsed) throw new TypeError("The body has already been read");
+      this.bodyUsed = true;
+      return this._bytes ?? new Uint8Array();
+    }
+    async arrayBuffer() { return this._consume().slice().buffer; }
+    async bytes() { return this._consume().slice(); }
+    async text() { return new TextDecoder().decode(this._consume()); }
+    async json() { return JSON.parse(await this.text()); }
+    async blob() { return new Blob([this._consume()], { type: this.headers.get("content-type") ?? "" }); }
+    async formData() { return parseFormData(this._consume(), this.headers.get("content-type")); }
+  }
+  function withBody(target, body, headers) {
+    const { bytes, type } = extractBody(body);
+    target._bytes = bytes;
+    if (type !== null && !headers.has("content-type")) headers.set("content-type", type);
+  }
+  class Response extends Body {
     constructor(body = null, init = {}) {
-      this._bytes = bodyBytes(body) ?? new Uint8Array();
+      super();
       this.status = init.status ?? 200;
+      if (this.status < 200 || this.status > 599) throw new RangeError(`The status ${this.status} is outside 200-599`);
       this.statusText = init.statusText ?? "";
       this.headers = new Headers(init.headers);
       this.url = init.url ?? "";
+      this.redirected = false;
+      this.type = "default";
       this.bodyUsed = false;
+      withBody(this, body, this.headers);
     }
     get ok() { return this.status >= 200 && this.status < 300; }
-    async arrayBuffer() { this.bodyUsed = true; return this._bytes.slice().buffer; }
-    async text() { this.bodyUsed = true; return new TextDecoder().decode(this._bytes); }
-    async json() { return JSON.parse(await this.text()); }
-  }
-  class Request {
-    constructor(input, init = {}) {
-      this.url = input instanceof Request ? input.url : String(input);
-      this.method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
-      this.headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
-      this._bytes = bodyBytes(init.body) ?? (input instanceof Request ? input._bytes : null);
+    clone() {
+      if (this.bodyUsed) throw new TypeError("A used body cannot be cloned");
+      return new Response(this._bytes, { status: this.status, statusText: this.statusText, headers: this.headers, url: this.url });
     }
-    async text() { return this._bytes ? new TextDecoder().decode(this._bytes) : ""; }
-    async json() { return JSON.parse(await this.text()); }
+    static json(data, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+      return new Response(JSON.stringify(data), { ...init, headers });
+    }
+    static redirect(url, status = 302) {
+      return new Response(null, { status, headers: { location: new URL(String(url)).href } });
+    }
+    static error() {
+      const response = new Response(null, { status: 200 });
+      response.status = 0;
+      response.type = "error";
+      return response;
+    }
   }
-  function toBase64(bytes) {
-    let text = "";
-    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    return btoa(text);
+  class Request extends Body {
+    constructor(input, init = {}) {
+      super();
+      const from = input instanceof Request ? input : null;
+      this.url = from ? from.url : new URL(String(input)).href;
+      this.method = String(init.method ?? (from ? from.method : "GET")).toUpperCase();
+      this.headers = new Headers(init.headers ?? (from ? from.headers : undefined));
+      this.signal = init.signal ?? (from ? from.signal : null);
+      this.redirect = init.redirect ?? (from ? from.redirect : "follow");
+      this.bodyUsed = false;
+      if (init.body !== undefined && init.body !== null) {
+        if (this.method === "GET" || this.method === "HEAD") throw new TypeError("A GET or HEAD request cannot have a body");
+        withBody(this, init.body, this.headers);
+      } else {
+        this._bytes = from ? from._bytes : null;
+      }
+    }
+    clone() { return new Request(this); }
   }
   async function fetch(input, init = {}) {
     requireAction("fetch");
     const request = new Request(input, init);
+    if (request.signal && request.signal.aborted) throw request.signal.reason;
     const answer = JSON.parse(call("convexpy/fetch", JSON.stringify({
-      url: request.url, method: request.method, headers: [...request.headers], body: request._bytes ? toBase64(request._bytes) : null,
+      url: request.url, method: request.method, headers: [...request.headers], body: request._bytes ? bytesToBase64(request._bytes) : null,
     })));
+    if (request.signal && request.signal.aborted) throw request.signal.reason;
     if (answer.error) throw new TypeError(`fetch failed: ${answer.error}`);
-    const raw = atob(answer.body);
-    const bytes = new Uint8Array(raw.length);
-    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-    return new Response(bytes, { status: answer.status, statusText: answer.statusText, headers: answer.headers, url: answer.url });
+    const response = new Response(base64ToBytes(answer.body), { status: answer.status, statusText: answer.statusText, headers: answer.headers, url: answer.url });
+    response.redirected = answer.url !== request.url;
+    return response;
   }
   Object.assign(global, { Headers, Request, Response, fetch });
 

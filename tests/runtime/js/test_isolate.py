@@ -210,3 +210,57 @@ def test_url_and_search_params(isolate):
         "pathname": "/a/c", "search": "?x=1&y=two+words&z=%26%3D", "hash": "#frag", "y": "two words",
         "relative": "https://example.com/a/d?q=1", "params": "a=2&b=x+y", "port": "8080", "invalid": "TypeError",
     }
+
+
+def test_web_crypto_signs_encrypts_and_derives_as_other_implementations_check(isolate):
+    import base64
+    import hashlib
+    import hmac as stdlib_hmac
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    private = rsa.generate_private_key(65537, 2048)
+    pkcs8 = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    spki = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    args = json.dumps([{"pkcs8": base64.b64encode(pkcs8).decode(), "spki": base64.b64encode(spki).decode()}])
+    outcome = isolate.invoke("globals.js", "webCrypto", "Action", args, 1, 0.0)
+    assert outcome.ok, outcome.message
+    value = outcome.value
+    assert value["sha256"] == hashlib.sha256(b"abc").hexdigest()
+    fox = b"The quick brown fox jumps over the lazy dog"
+    assert value["mac"] == stdlib_hmac.new(b"key", fox, "sha256").hexdigest()
+    assert (value["macValid"], value["macTampered"]) == (True, False)
+    assert value["jwk"] == {"kty": "oct", "k": "a2V5", "alg": "HS256", "key_ops": ["sign", "verify"], "ext": True}
+    private.public_key().verify(base64.b64decode(value["rs256"]), b"header.payload", padding.PKCS1v15(), hashes.SHA256())
+    assert value["rsaValid"] is True
+    point = value["ecPublic"]
+    assert (point["kty"], point["crv"]) == ("EC", "P-256")
+    unb64url = lambda text: int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")  # noqa: E731
+    public = ec.EllipticCurvePublicNumbers(unb64url(point["x"]), unb64url(point["y"]), ec.SECP256R1()).public_key()
+    signature = base64.b64decode(value["es256"])
+    assert len(signature) == 64  # Web Crypto's r || s
+    public.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")), b"signed",
+                  ec.ECDSA(hashes.SHA256()))
+    assert value["ecValid"] is True
+    assert AESGCM(bytes([7]) * 16).decrypt(bytes([1]) * 12, base64.b64decode(value["sealed"]), b"aad") == b"secret text"
+    assert value["opened"] == "secret text" and value["tampered"] == "OperationError"
+    assert value["pbkdf2"] == "0c60c80f961f0e71f3a9b524af6012062fe037a6"  # RFC 6070
+    assert value["derivedBits"] == 256 and value["isKey"] is True
+    assert value["wrongUsage"] == "InvalidAccessError" and value["unknown"] == "NotSupportedError"
+
+
+def test_blobs_form_data_and_abort_signals(isolate):
+    outcome = isolate.invoke("globals.js", "webBodies", "Action", "[{}]", 1, 0.0)
+    assert outcome.ok, outcome.message
+    assert outcome.value == {
+        "size": 12, "type": "text/plain", "text": "héllo world", "sliced": "éll",
+        "contentType": "multipart/form-data", "name": "Grace", "names": ["name", "upload"],
+        "uploadName": "data.csv", "uploadType": "text/csv", "uploadText": "file body",
+        "encodedType": "application/x-www-form-urlencoded;charset=UTF-8", "encodedText": "a=1&b=x+y",
+        "aborted": "AbortError", "seen": ["abort event"], "signalAborted": True,
+        "jsonStatus": 201, "jsonType": "application/json", "jsonBody": {"ok": True}, "reused": "TypeError",
+        "timeoutSignal": False,
+    }
