@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
             "CPU time an action may spend in its runner.", float),
     Setting("runner_memory_mb", "--runner-memory-mb", ("CONVEXPY_RUNNER_MEMORY_MB",), 1024,
             "Address-space limit of each runner process (0: none); a runner past it is replaced.", int),
+    Setting("node", "--node", ("CONVEXPY_NODE",), "",
+            'Node.js binary for the actions of "use node" modules (unset: `node` on PATH; "off": refuse such pushes).'),
     Setting("max_concurrent_queries", "--max-concurrent-queries", ("APPLICATION_MAX_CONCURRENT_QUERIES",), 16,
             "Queries run at once per replica (Convex's limit); more wait for a slot.", int),
     Setting("max_concurrent_mutations", "--max-concurrent-mutations", ("APPLICATION_MAX_CONCURRENT_MUTATIONS",), 16,
@@ -124,6 +126,7 @@ class Settings:
     user_timeout_s: float
     action_timeout_s: float
     runner_memory_mb: int
+    node: str
     max_concurrent_queries: int
     max_concurrent_mutations: int
     max_concurrent_actions: int

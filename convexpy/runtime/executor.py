@@ -40,6 +40,7 @@ from ..values.validators import ValidationFailure, render
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .functions import ConvexFunction, FunctionKind
 from .js.pushed import PushedCode
+from .js.sourcemap import remap
 from .loader import FunctionRegistry
 from .logs import LogCapture
 from .paths import FunctionPath, parse_path
@@ -194,6 +195,8 @@ class Executor:
         self.functions_root = functions_root.resolve() if functions_root else None
         self.pool: RunnerPool | None = None
         """Runner processes for user code (``--runners``); None runs it in this process."""
+        self.node_pool: RunnerPool | None = None
+        """Node.js runners for the actions of "use node" modules; None where there is no ``node``."""
         self.pushed: PushedCode | None = None
         """The last push's JavaScript (``npx convex deploy``), if this deployment serves pushes."""
         settings = settings or Settings.defaults()
@@ -210,13 +213,20 @@ class Executor:
     async def _in_runner(self, function: ConvexFunction, args: dict, host: Any, lines: list[str], limit_s: float) -> Any:
         """Run ``function`` in a runner process, answering its syscalls with ``host``."""
         assert self.pool is not None and function.path is not None
-        answer, js = host.call, None
+        answer, js, pool = host.call, None, self.pool
         if function.js is not None:
             js = {"module": function.js.module, "name": function.js.name, "push": function.js.push,
                   "seed": int.from_bytes(os.urandom(4), "little"), "now": time.time() * 1000}
             answer = self._with_pushed_modules(host.call)
-        result = await self.pool.call(function.kind.value, function.path, cjson.to_json(args), answer, limit_s, js)
+            if function.js.environment == "node":
+                if self.node_pool is None:
+                    raise FunctionError(f"{function.path} is a \"use node\" action, and this server has no Node.js runtime "
+                                        "(install node, or set --node).")
+                pool = self.node_pool
+        result = await pool.call(function.kind.value, function.path, cjson.to_json(args), answer, limit_s, js)
         lines.extend(result.log_lines or [])
+        if function.js is not None and function.js.environment == "node" and not result.ok and self.pushed is not None:
+            result.message = remap(result.message, self.pushed.source_maps)  # the V8 guest maps its own
         if result.ok:
             return cjson.from_json(result.value)
         raise GuestFailure(result.message, cjson.from_json(result.error_data) if result.has_error_data else _NO_DATA)
@@ -227,9 +237,10 @@ class Executor:
         async def call(op: str, args_json: str) -> str:
             if op == "convexpy/pushedModules":
                 assert pushed is not None
-                if orjson.loads(args_json).get("push") != pushed.push_id:
+                request = orjson.loads(args_json)
+                if request.get("push") != pushed.push_id:
                     raise FunctionError("The deployment's code changed while this function started; try again.")
-                return orjson.dumps(pushed.sources).decode()
+                return orjson.dumps(pushed.sources(request.get("environment", "isolate"))).decode()
             return await answer(op, args_json)
 
         return call

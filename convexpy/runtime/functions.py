@@ -31,6 +31,8 @@ class JsExport:
     module: str
     name: str
     push: str
+    environment: str = "isolate"
+    """``isolate`` (V8, in a runner) or ``node`` (a "use node" module's action, in a Node.js runner)."""
 
 
 @dataclass

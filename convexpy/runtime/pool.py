@@ -36,7 +36,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from ..errors import ConvexError, FunctionError
 from ..values import json as cjson
@@ -88,12 +88,15 @@ async def _no_syscalls(op: str, args_json: str) -> str:
 
 
 class Runner:
-    """One forked runner process and its socket."""
+    """One runner process and its socket."""
 
-    def __init__(self, pid: int, channel: HostChannel):
+    def __init__(self, pid: int, channel: HostChannel, *, wall_clock: bool = False):
         self.pid = pid
         self.channel = channel
         self.idle_since = time.monotonic()
+        self.wall_clock = wall_clock
+        """The limit is wall-clock time outside syscalls, kept here: for runners that do not count
+        their own CPU time (Node.js runners, whose limit Convex gives in wall time)."""
 
     @property
     def alive(self) -> bool:
@@ -106,7 +109,7 @@ class Runner:
             channel.send(request)
         except ChannelClosed:
             raise RunnerDied() from None
-        wall_left = user_time_s * BACKSTOP_FACTOR + BACKSTOP_SLACK_S
+        wall_left = user_time_s if self.wall_clock else user_time_s * BACKSTOP_FACTOR + BACKSTOP_SLACK_S
         while True:
             started = time.monotonic()
             try:
@@ -221,14 +224,24 @@ def _error_reply(exc: BaseException) -> dict[str, Any]:
     return {"ok": False, "kind": type(exc).__name__, "message": message}
 
 
+class Spawner(Protocol):
+    """Where a pool's runners come from: the zygote, or ``node`` for "use node" actions (``js/node.py``)."""
+
+    async def start(self) -> None: ...
+
+    async def fork(self) -> Runner: ...
+
+    async def stop(self) -> None: ...
+
+
 class RunnerPool:
     """Runners for one functions folder: ``warm`` kept, more forked on demand, dead ones dropped."""
 
-    def __init__(self, functions: Path, warm: int, *, memory_mb: int = 0, idle_s: float = IDLE_S):
+    def __init__(self, functions: Path, warm: int, *, memory_mb: int = 0, idle_s: float = IDLE_S, spawner: Spawner | None = None):
         self.functions = Path(functions).resolve()
         self.warm = warm
         self.idle_s = idle_s
-        self._zygote = Zygote(self.functions, memory_mb)
+        self._spawner: Spawner = spawner or Zygote(self.functions, memory_mb)
         self._idle: deque[Runner] = deque()
         """Most recently used last: calls take from the end, so the runners at the front age out."""
         self._all: set[Runner] = set()
@@ -239,12 +252,12 @@ class RunnerPool:
         return len(self._all)
 
     async def open(self) -> None:
-        await self._zygote.start()
+        await self._spawner.start()
         for _ in range(self.warm):
             self._idle.append(await self._fork())
 
     async def _fork(self) -> Runner:
-        runner = await self._zygote.fork()
+        runner = await self._spawner.fork()
         self._all.add(runner)
         return runner
 
@@ -302,4 +315,4 @@ class RunnerPool:
         for runner in list(self._all):
             self._drop(runner)
         self._idle.clear()
-        await self._zygote.stop()
+        await self._spawner.stop()

@@ -30,6 +30,8 @@ from starlette.routing import Route
 from ..errors import BadRequest, PayloadTooLarge, PushRefused, SchemaError, Unauthenticated
 from ..runtime.calls import Deployment
 from ..runtime.js.pushed import PushedCode, PushedModule, function_path, module_hash
+from ..runtime.js.sourcemap import SourceMap, remap
+from ..runtime.pool import RunnerPool
 from ..schema import SchemaDefinition
 from .http_api import header, json_response
 
@@ -64,6 +66,22 @@ async def _read_push_body(request: Request) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise BadRequest("Expected a JSON object body", code="BadJsonBody")
     return parsed
+
+
+async def _analyze_node(pool: RunnerPool, modules: dict[str, PushedModule], function_modules: list[str]) -> dict[str, Any]:
+    """The functions of the push's "use node" modules, analyzed in a Node.js runner: only actions
+    may live there, as in Convex."""
+    sources = {path: [module.source, module.source_map] for path, module in modules.items()}
+    result = await pool.analyze(sources, function_modules, None)
+    if not result.ok:
+        maps = {path: SourceMap(module.source_map) for path, module in modules.items() if module.source_map}
+        raise PushRefused(remap(result.message, maps).rstrip("\n"))
+    for path, functions in result.value["functions"].items():
+        for entry in functions:
+            if entry["udfType"] != "Action":
+                raise PushRefused(f"{path}: `{entry['name']}` is a {entry['udfType'].lower()}, but a \"use node\" module can "
+                                  "define only actions. Move it to a module without \"use node\".")
+    return result.value["functions"]
 
 
 def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]:
@@ -105,18 +123,27 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         known = pushed.by_hash()
         modules: dict[str, PushedModule] = {}
         for entry in app.get("changedModules") or []:
-            if entry.get("environment") == "node":
-                raise PushRefused(f"{entry['path']}: \"use node\" modules are not supported by this deployment yet "
-                                  "(it has no Node.js runtime).")
+            environment = entry.get("environment") or "isolate"
+            if environment not in ("isolate", "node"):
+                raise BadRequest(f"{entry['path']}: unknown module environment {environment!r}", code="BadJsonBody")
+            if environment == "node" and executor.node_pool is None:
+                raise PushRefused(f"{entry['path']}: \"use node\" modules need a Node.js runtime, and this server has none "
+                                  "(install node on its PATH, or point --node / CONVEXPY_NODE at one).")
             modules[entry["path"]] = PushedModule(entry["path"], entry["source"], module_hash(entry["source"], entry.get("sourceMap")),
-                                                  source_map=entry.get("sourceMap"))
+                                                  environment, source_map=entry.get("sourceMap"))
+        if body.get("nodeDependencies"):
+            names = ", ".join(str(dependency.get("name")) for dependency in body["nodeDependencies"])
+            raise PushRefused(f"External packages for \"use node\" modules (node.externalPackages in convex.json: {names}) "
+                              "are not supported by this deployment yet; let the CLI bundle them.")
         for entry in app.get("unchangedModuleHashes") or []:
             old = known.get((entry["path"], entry["sha256"]))
             if old is None:
                 raise PushRefused(f"{entry['path']} was sent as unchanged, but this deployment does not have it; push again.")
             modules[old.path] = PushedModule(old.path, old.source, old.sha256, old.environment, source_map=old.source_map)
         schema_module = app.get("schema")
-        sources = {path: [module.source, module.source_map] for path, module in modules.items()}
+        isolate = {path: module for path, module in modules.items() if module.environment == "isolate"}
+        node = {path: module for path, module in modules.items() if module.environment == "node"}
+        sources = {path: [module.source, module.source_map] for path, module in isolate.items()}
         if schema_module:
             sources[schema_module["path"]] = [schema_module["source"], schema_module.get("sourceMap")]
         function_modules = [path for path in modules if not path.startswith("_deps/") and path not in _NOT_FUNCTIONS]
@@ -124,10 +151,14 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         if executor.pool is None:
             raise PushRefused("This server runs user code in process (--runners 0), so it cannot analyze or run pushed "
                               "JavaScript; start it with --runners 1 or more.")
-        result = await executor.pool.analyze(sources, function_modules, schema_module["path"] if schema_module else None, config_modules)
+        result = await executor.pool.analyze(sources, [path for path in function_modules if path in isolate],
+                                             schema_module["path"] if schema_module else None, config_modules)
         if not result.ok:
             raise PushRefused(result.message.rstrip("\n"))
-        for path, functions in result.value["functions"].items():
+        analyzed = dict(result.value["functions"])
+        if node and executor.node_pool is not None:
+            analyzed.update(await _analyze_node(executor.node_pool, node, [path for path in function_modules if path in node]))
+        for path, functions in analyzed.items():
             modules[path].functions = functions
         for path, config in result.value["configs"].items():
             modules[path].config = config

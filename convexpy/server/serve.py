@@ -19,6 +19,7 @@ from ..database import Database
 from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.calls import Deployment
 from ..runtime.executor import Executor
+from ..runtime.js.node import NodeSpawner, find_node
 from ..runtime.js.pushed import PushedCode
 from ..runtime.loader import load_functions
 from ..runtime.pool import RunnerPool
@@ -168,6 +169,11 @@ async def run_replica(
             executor.pool = RunnerPool(settings.functions, settings.runners, memory_mb=settings.runner_memory_mb)
             await executor.pool.open()
             stack.push_async_callback(executor.pool.stop)
+            node = find_node(settings.node)
+            if node is not None:
+                executor.node_pool = RunnerPool(settings.functions, 0, spawner=NodeSpawner(node, settings.runner_memory_mb))
+                await executor.node_pool.open()
+                stack.push_async_callback(executor.node_pool.stop)
         deployment = Deployment(
             executor, keys, settings.instance_name, settings.redact_logs,
             session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,

@@ -11,7 +11,7 @@ import httpx
 
 from .conftest import FUNCTIONS, _start, free_port
 
-LOAD_S = 8.0
+KILLS = 5
 KILL_EVERY_S = 0.7
 
 
@@ -43,8 +43,7 @@ async def test_repeated_sigkill_under_load(fresh_database, tmp_path):
     for thread in threads:
         thread.start()
     kills = 0
-    deadline = time.monotonic() + LOAD_S
-    while time.monotonic() < deadline:
+    while kills < KILLS:  # a count, not a duration: a slower start must not mean fewer kills
         time.sleep(KILL_EVERY_S)
         process = state["server"].process
         process.send_signal(signal.SIGKILL)
@@ -58,7 +57,7 @@ async def test_repeated_sigkill_under_load(fresh_database, tmp_path):
 
     server = state["server"]
     try:
-        assert kills >= 5 and len(acknowledged) > 50, (kills, len(acknowledged))
+        assert len(acknowledged) > 50, len(acknowledged)
         counts: Counter[str] = Counter()
         cursor = None
         while True:

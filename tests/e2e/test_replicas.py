@@ -39,7 +39,10 @@ def test_transfers_spread_over_three_replicas(replicas, js_installed):
             tids.append(tid)
             calls.append({"op": "mutation", "path": "accounts:transferLogged", "skipQueue": True,
                           "args": {"from_id": source, "to_id": target, "amount": 1.0, "tid": tid}})
-        results = replicas[w % 3].js([{"op": "parallel", "calls": calls}])[0]["value"]
+        # Ten at a time per worker: twenty in flight per replica, contended on five accounts across
+        # replicas, without queueing past the mutation slots (that answers Overloaded, by design).
+        batches = [{"op": "parallel", "calls": calls[i:i + 10]} for i in range(0, len(calls), 10)]
+        results = [result for batch in replicas[w % 3].js(batches) for result in batch["value"]]
         return list(zip(tids, results))
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -51,7 +54,8 @@ def test_transfers_spread_over_three_replicas(replicas, js_installed):
             assert applied[tid] == 1, f"{tid} acknowledged but applied {applied[tid]} times"
         else:
             assert applied[tid] == 0 and result["message"], f"{tid} failed but was applied"
-    assert sum(result["ok"] for _, result in outcomes) == len(outcomes)  # retries absorb every conflict
+    failures = Counter(result.get("message", "")[:200] for _, result in outcomes if not result["ok"])
+    assert not failures, failures  # retries absorb every conflict
     balances = [replicas[1].js_one("query", "accounts:byName", {"name": f"{prefix}-{i}"})["value"]["balance"] for i in range(5)]
     assert sum(balances) == 2500.0
 

@@ -60,12 +60,14 @@ async def ts_database(pg_server_url):
 def ts_server(ts_database, tmp_path_factory):
     """A deployment of its own (a push replaces the schema), serving a Python folder beside the push."""
     running = _start(ts_database, tmp_path_factory.mktemp("ts-server"), HERE / "python", None, None, "--runners", "2")
-    first = deploy(make_project(tmp_path_factory.mktemp("first-push")), running)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "Deployed Convex functions" in first.stdout + first.stderr
-    ConvexHttpClient(running.url).mutation("yellowpages:upsert", SERVICE)  # what the tests below read
-    yield running
-    running.stop()
+    try:
+        first = deploy(make_project(tmp_path_factory.mktemp("first-push")), running)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "Deployed Convex functions" in first.stdout + first.stderr
+        ConvexHttpClient(running.url).mutation("yellowpages:upsert", SERVICE)  # what the tests below read
+        yield running
+    finally:
+        running.stop()
 
 
 SERVICE = {"sid": "s-1", "name": "billing", "owner": "ada", "system": "shift", "language": "ts"}
@@ -327,5 +329,61 @@ def test_a_push_replaces_the_functions_of_a_folder_that_yields_to_pushes(fresh_d
         assert size["status"] == "success" and size["value"] == 1
         anonymous = httpx.post(running.url + "/api/query", json={"path": "_system/cli/tableSize:default", "args": {"tableName": "yp_services"}})
         assert anonymous.json()["status"] == "error"  # internal: admins only
+    finally:
+        running.stop()
+
+
+def test_use_node_actions_run_in_node_with_its_builtins(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    response = httpx.post(ts_server.url + "/api/action", json={"path": "nodeTools:fingerprint", "args": {"sid": "s-1"}}).json()
+    assert response["status"] == "success", response
+    name = client.query("yellowpages:getBySid", {"sid": "s-1"})["name"]
+    import hashlib
+    import json as stdlib_json
+    assert response["value"] == {"sha256": hashlib.sha256(stdlib_json.dumps(name).encode()).hexdigest(), "same": True,
+                                 "emitted": [name], "node": True, "secretHidden": True}
+    assert response["logLines"] == ["[LOG] 'fingerprinting' 's-1'"]
+
+
+def test_use_node_action_errors_come_back_as_convex_words_them(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    with pytest.raises(Exception, match="node action failed") as failure:
+        client.action("nodeTools:fails")
+    assert "at handler (../convex/nodeTools.ts:" in str(failure.value) and "convex:/" not in str(failure.value)
+    failed = httpx.post(ts_server.url + "/api/action", json={"path": "nodeTools:failsWithData", "args": {}}).json()
+    assert failed["status"] == "error" and failed["errorData"] == {"code": "NODE", "retry": False}
+    # A ConvexError thrown by a mutation an action runs reaches the action as a ConvexError, in both runtimes.
+    assert client.action("nodeTools:rejectsBadNames") == {"code": "INVALID_NAME", "sid": "n-1"}
+    assert client.action("yellowpages:rejectsBadNames") == {"code": "INVALID_NAME", "sid": "v-1"}
+    assert client.query("yellowpages:getBySid", {"sid": "n-1"}) is None
+
+
+def test_a_syscall_left_running_by_a_finished_node_action_is_refused(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    assert client.action("nodeTools:leavesATimer") == "returned"
+    time.sleep(0.1)  # its timer fires now, in the same runner, and must not run against the next call
+    result = httpx.post(ts_server.url + "/api/action", json={"path": "nodeTools:fingerprint", "args": {"sid": "s-1"}}).json()
+    assert result["status"] == "success" and result["logLines"] == ["[LOG] 'fingerprinting' 's-1'"]
+
+
+def test_a_node_module_may_define_only_actions(ts_server, tmp_path):
+    def add_query(convex: Path) -> None:
+        text = (convex / "nodeTools.ts").read_text().replace('import { action } from "./_generated/server";',
+                                                            'import { action, query } from "./_generated/server";')
+        (convex / "nodeTools.ts").write_text(text + "\nexport const notHere = query({ args: {}, handler: async () => 1 });\n")
+
+    refused = deploy(make_project(tmp_path, add_query), ts_server)
+    assert refused.returncode != 0
+    assert "`notHere` is a query, but a \"use node\" module can define only actions" in refused.stdout + refused.stderr
+    assert httpx.post(ts_server.url + "/api/action", json={"path": "nodeTools:fingerprint", "args": {"sid": "s-1"}}).json()["status"] == "success"
+
+
+def test_without_node_a_push_with_use_node_modules_is_refused_clearly(fresh_database, tmp_path):
+    running = _start(fresh_database, tmp_path / "data", HERE / "python", None, None, "--runners", "1", "--node", "off")
+    try:
+        refused = deploy(make_project(tmp_path), running)
+        assert refused.returncode != 0
+        assert 'nodeTools.js: "use node" modules need a Node.js runtime, and this server has none' in refused.stdout + refused.stderr
+        assert httpx.get(running.url + "/version").status_code == 200
     finally:
         running.stop()

@@ -96,7 +96,10 @@ class JsGuest:
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
         js = request["js"]
         args_json = orjson.dumps([request["args"]]).decode()
-        isolate = self.isolate(js["push"])
+        try:
+            isolate = self.isolate(js["push"])
+        except errors.ModuleLoadError as error:  # the push's code, not the runner, is broken: a function error
+            return {"type": "result", "ok": False, "message": f"Uncaught Error: {error}\n", "logLines": []}
         if self._watchdog is None:
             self._watchdog = CpuWatchdog(self._channel)
         self._watchdog.arm(request["userTimeS"])

@@ -27,11 +27,14 @@ from typing import Any, Callable
 
 import orjson
 
-from ...errors import ModuleLoadError
+from ...errors import ConvexError, ModuleLoadError
+from ...values import json as cjson
+from ...values.model import normalize
 from .ascii import escape_astral
 from .modules import ModuleScript
 from .subtle import subtle
 
+_SHARED = resources.files(__package__).joinpath("shared.js").read_text()
 _RUNTIME = resources.files(__package__).joinpath("runtime.js").read_text()
 
 Syscall = Callable[[str, str], str]
@@ -90,12 +93,12 @@ class _Host:
             if op == "convexpy/subtle":  # crypto.subtle: computed here, the key material travels with it
                 return "1" + orjson.dumps(subtle(orjson.loads(args_json))).decode()
             return "1" + escape_astral(self._syscall(op, args_json))
+        except ConvexError as exc:  # from a function this action ran: the library rethrows it as a ConvexError
+            data = cjson.to_json(normalize(exc.data))
+            message = exc.message or (exc.data if isinstance(exc.data, str) else orjson.dumps(data).decode())
+            return "0" + escape_astral(orjson.dumps({"message": message, "data": data}).decode())
         except Exception as exc:  # noqa: BLE001 - every failure becomes the guest's Error
-            failure: dict[str, Any] = {"message": getattr(exc, "message", None) or str(exc)}
-            data = getattr(exc, "data_json", None)
-            if data is not None:
-                failure["data"] = data
-            return "0" + escape_astral(orjson.dumps(failure).decode())
+            return "0" + escape_astral(orjson.dumps({"message": getattr(exc, "message", None) or str(exc)}).decode())
 
 
 class Isolate:
@@ -108,6 +111,7 @@ class Isolate:
         self._context = STPyV8.JSContext()
         self._context.enter()
         setattr(self._context.locals, "__convex_host", _Host(syscall))  # setattr: no name mangling
+        self._context.eval(_SHARED, "convex:/_runtime.js")
         self._context.eval(_RUNTIME, "convex:/_runtime.js")
         self._entry = getattr(self._context.locals, "__convex")
         for path, module in modules.items():

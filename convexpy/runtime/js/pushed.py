@@ -26,6 +26,7 @@ from ...values.ids import DocumentId
 from ...values.validators import validator_from_json
 from ..functions import ConvexFunction, FunctionKind, JsExport
 from ..paths import FunctionPath
+from .sourcemap import SourceMap
 
 MODULES_TABLE = "_modules"
 TEXT_PART = 256 * 1024
@@ -109,7 +110,7 @@ def functions_of(modules: list[PushedModule]) -> dict[FunctionPath, ConvexFuncti
                 raise ModuleLoadError(f"Failed to analyze {module.path}: the validators of {entry['name']} are invalid: {exc}") from None
             path = function_path(module.path, entry["name"])
             found[path] = ConvexFunction(None, kind, visibility["kind"] == "public", args, returns, str(path),  # type: ignore[arg-type]
-                                         js=JsExport(module.path, entry["name"], push))
+                                         js=JsExport(module.path, entry["name"], push, module.environment))
     return found
 
 
@@ -126,11 +127,19 @@ class PushedCode:
         self.on_change: list[Callable[[], None]] = []
         """Called when a commit writes ``_modules`` (subscriptions re-run their queries then)."""
         self._stale = False
+        self._maps: dict[str, SourceMap] | None = None
+
+    def sources(self, environment: str = "isolate") -> dict[str, list[str | None]]:
+        """What a runner loads: path -> [source, source map] of the modules of one environment
+        (``isolate`` for V8, ``node`` for the Node.js runner)."""
+        return {module.path: [module.source, module.source_map] for module in self.modules if module.environment == environment}
 
     @property
-    def sources(self) -> dict[str, list[str | None]]:
-        """What a runner loads: path -> [source, source map]."""
-        return {module.path: [module.source, module.source_map] for module in self.modules}
+    def source_maps(self) -> dict[str, SourceMap]:
+        """The push's source maps by module path (each decoded on first use)."""
+        if self._maps is None:
+            self._maps = {module.path: SourceMap(module.source_map) for module in self.modules if module.source_map}
+        return self._maps
 
     def declared(self, key: str) -> Any:
         """What the push's http.js / crons.js / auth.config.js declare under ``key`` (None if not)."""
@@ -151,6 +160,7 @@ class PushedCode:
         self.modules = sorted(PushedModule.from_documents(documents), key=lambda module: module.path)
         self.functions = functions_of(self.modules)
         self.push_id = push_id(self.modules)
+        self._maps = None
         self.version += 1
 
     def watch(self) -> None:

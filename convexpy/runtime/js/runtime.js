@@ -8,7 +8,9 @@
 
 (function (global) {
   const host = global.__convex_host;
+  const shared = global.__convex_shared;
   delete global.__convex_host;
+  delete global.__convex_shared;
 
   const NON_ASCII = /[^\x00-\x7f]/;
   function ascii(text) {
@@ -91,43 +93,7 @@
 
   // --- console: log lines with Convex's levels ------------------------------------------------
   let logLines = [];
-  const MAX_LOG_LINES = 256;
-  // Arguments rendered as Convex's runtime renders them (object-inspect, indent 2), and as the
-  // Python guest does (convexpy/runtime/logs.py): strings quoted, objects over indented lines.
-  function inspect(value, indent) {
-    if (typeof value === "string") return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
-    if (value === null || value === undefined || typeof value === "boolean") return String(value);
-    if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
-    if (typeof value === "bigint") return `${value}n`;
-    if (typeof value === "symbol") return value.toString();
-    if (typeof value === "function") return `[Function: ${value.name || "(anonymous)"}]`;
-    if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
-    if (value instanceof ArrayBuffer) return `ArrayBuffer { byteLength: ${value.byteLength} }`;
-    if (indent > 8) return Array.isArray(value) ? "[Array]" : "[Object]";
-    const pad = "  ".repeat(indent + 1), close = "  ".repeat(indent);
-    if (Array.isArray(value)) {
-      if (!value.length) return "[]";
-      if (value.every((item) => item === null || typeof item !== "object")) return `[ ${value.map((item) => inspect(item, 0)).join(", ")} ]`;
-      return `[\n${value.map((item) => pad + inspect(item, indent + 1)).join(",\n")}\n${close}]`;
-    }
-    const entries = Object.entries(value);
-    if (!entries.length) return "{}";
-    return `{\n${entries.map(([key, item]) => `${pad}${key}: ${inspect(item, indent + 1)}`).join(",\n")}\n${close}}`;
-  }
-  function log(level) {
-    return (...args) => {
-      if (logLines.length >= MAX_LOG_LINES) return;
-      if (logLines.length === MAX_LOG_LINES - 1) {
-        logLines.push(`[ERROR] Log overflow (maximum ${MAX_LOG_LINES}). Remaining log lines omitted.`);
-        return;
-      }
-      logLines.push(`[${level}] ${args.map((arg) => inspect(arg, 0)).join(" ")}`);
-    };
-  }
-  global.console = {
-    log: log("LOG"), info: log("INFO"), warn: log("WARN"), error: log("ERROR"), debug: log("DEBUG"),
-    trace: log("LOG"), time: () => {}, timeEnd: () => {},
-  };
+  global.console = shared.makeConsole(() => logLines);
 
   // --- determinism: seeded Math.random, a frozen clock in queries and mutations -----------------
   let seed = 1;
@@ -872,18 +838,8 @@
   }
 
   // --- entry points for the host ----------------------------------------------------------------
-  function describeError(error) {
-    if (error && typeof error === "object" && typeof error.data === "string" && error.ConvexErrorSymbol !== undefined) {
-      return { message: `Uncaught ConvexError: ${error.message}`, data: error.data };
-    }
-    if (error instanceof Error) {
-      const frames = (error.stack || "").split("\n").slice(1)
-        .filter((line) => line.includes("convex:/") && !line.includes("convex:/_deps/") && !line.includes("convex:/_runtime.js"))
-        .join("\n");
-      return { message: `Uncaught ${error.name}: ${error.message}${frames ? "\n" + frames : ""}` };
-    }
-    return { message: `Uncaught ${inspect(error, 0)}` };
-  }
+  const userFrame = (line) => line.includes("convex:/") && !line.includes("convex:/_deps/") && !line.includes("convex:/_runtime.js");
+  const describeError = (error) => shared.describeError(error, userFrame);
 
   const entry = {
     register(path, factory) {
@@ -894,23 +850,7 @@
     // push's error, worded as Convex words an uncaught error.
     analyze(path) {
       try {
-        const namespace = load(path);
-        const functions = [];
-        for (const name of Object.keys(namespace)) {
-          const value = namespace[name];
-          if (value === null || (typeof value !== "object" && typeof value !== "function")) continue;
-          const kinds = ["isQuery", "isMutation", "isAction", "isHttp"].filter((marker) => marker in value);
-          if (kinds.length !== 1) continue;
-          const isPublic = "isPublic" in value, isInternal = "isInternal" in value;
-          if (isPublic && isInternal) continue;
-          functions.push({
-            name,
-            udfType: { isQuery: "Query", isMutation: "Mutation", isAction: "Action", isHttp: "HttpAction" }[kinds[0]],
-            visibility: isPublic ? { kind: "public" } : isInternal ? { kind: "internal" } : null,
-            args: typeof value.exportArgs === "function" ? value.exportArgs() : null,
-            returns: typeof value.exportReturns === "function" ? value.exportReturns() : null,
-          });
-        }
+        const functions = shared.exportedFunctions(load(path));
         return ascii(JSON.stringify({ ok: true, functions }));
       } catch (error) {
         return ascii(JSON.stringify({ ok: false, message: describeError(error).message }));

@@ -15,12 +15,14 @@ NODE_MODULES = HERE.parent.parent / "js" / "node_modules"
 ENTRIES = ["yellowpages.ts", "other.ts", "globals.ts", "schema.ts", "http.ts", "crons.ts", "auth.config.ts"]
 
 
-def bundle(project: Path, out: Path, entries: list[str]) -> dict[str, str]:
-    """esbuild with the CLI's options (spec/convex-deploy.md 1.4): ESM, split into _deps chunks,
-    minified syntax and identifiers, names kept."""
+def bundle(project: Path, out: Path, entries: list[str], platform: str = "browser") -> dict[str, str]:
+    """esbuild with the CLI's options (spec/convex-deploy.md 1.4): ESM, split into _deps chunks
+    (``_deps/node`` for "use node" modules, bundled for ``platform=node``), minified syntax and
+    identifiers, names kept."""
+    chunks = "_deps/node" if platform == "node" else "_deps"
     command = [
         str(NODE_MODULES / ".bin" / "esbuild"), *(str(project / "convex" / entry) for entry in entries),
-        "--bundle", "--format=esm", "--splitting", "--chunk-names=_deps/[hash]", "--platform=browser", "--target=esnext",
+        "--bundle", "--format=esm", "--splitting", f"--chunk-names={chunks}/[hash]", f"--platform={platform}", "--target=esnext",
         "--minify-syntax", "--minify-identifiers", "--keep-names", "--conditions=convex,module", f"--outdir={out}",
         f"--outbase={project / 'convex'}", "--define:process.env.NODE_ENV=\"production\"", "--log-level=error",
     ]

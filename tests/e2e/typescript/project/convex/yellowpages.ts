@@ -63,3 +63,15 @@ export const describe = action({
 function pick(s: { sid: string; name: string; owner: string; system: string; language: string }) {
   return { sid: s.sid, name: s.name, owner: s.owner, system: s.system, language: s.language };
 }
+
+export const rejectsBadNames = action({
+  args: {},
+  handler: async (ctx) => {
+    try {
+      await ctx.runMutation(api.yellowpages.upsert, { sid: "v-1", name: " ", owner: "x", system: "x", language: "ts" });
+      return "written";
+    } catch (error) {
+      return error instanceof ConvexError ? error.data : `not a ConvexError: ${error}`;
+    }
+  },
+});
