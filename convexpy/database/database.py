@@ -103,6 +103,7 @@ class Database:
             await self.wait_for_ts(clock_ts)
 
     async def close(self) -> None:
+        await self.schemas.stop()
         if self.retention is not None:
             await self.retention.stop()
         if self.lease is not None:

@@ -20,6 +20,12 @@ If the pushing replica dies between 1 and 3, the next replica to start
 finishes the backfill. Dropped and redefined indexes stop being maintained at
 the schema commit; their entries are deleted after it.
 
+A push from the CLI *stages* its schema first (``stage``, at ``start_push``):
+the indexes it adds are built as above while the old schema stays current, so
+``wait_for_schema`` can report their progress and ``finish_push`` then switches
+schema and code in one commit with nothing left to build. A staged index no
+push takes up is dropped by the next schema change.
+
 A replica never rolls a deployment back to a schema it had before and replaced
 (an older replica restarting during a rolling deploy): it logs that its
 ``schema.py`` is older, and serves with the deployment's current schema.
@@ -29,8 +35,10 @@ deployment never had is new, and is pushed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -55,6 +63,7 @@ BACKFILL_BATCH = 1000
 class SchemaManager:
     def __init__(self, database: "Database"):
         self.database = database
+        self._builds: set[asyncio.Task] = set()
 
     async def load(self) -> None:
         """Adopt the deployment's current schema and catalog (at start, and after a deployment commit)."""
@@ -71,15 +80,79 @@ class SchemaManager:
         ready; with no schema change, on their own. So code goes live exactly with the schema and
         the indexes it reads, and every replica switches to both at one commit.
         """
+        async with self._schema_lock():
+            await self.load()
+            if local is not None and await self._is_new(local, force):
+                if await self._change(local, local.fingerprint(), writes):
+                    writes = None  # they went with the schema
+            await self._finish_building(writes)
+
+    async def stage(self, local: SchemaDefinition) -> list[str]:
+        """Start building the indexes ``local`` adds, leaving the current schema as it is (a push's
+        ``start_push``): every write maintains them from the staging commit on, a background task
+        backfills them and marks them ready. Returns their names (``table.index``), which
+        :meth:`progress` reports on. An index ``local`` redefines is rebuilt at the push itself (its
+        old definition serves until then)."""
         database = self.database
-        async with database.persistence.pool.acquire() as lock_connection:
+        added: list[str] = []
+        async with self._schema_lock():
+            await self.load()
+            for name, definition in local.tables.items():
+                table = database.catalog.by_name.get(name)
+                existing = {} if table is None else {index.name: index for index in [*table.indexes.values(), *table.building.values()]}
+                for index_definition in definition.indexes:
+                    if index_definition.name in existing:
+                        continue
+                    table = await database.ensure_table(name)
+                    index_id = await database.persistence.add_index(table.number, index_definition.name, index_definition.fields)
+                    database.catalog.add_index(index_id, table.number, index_definition.name, list(index_definition.fields), ready=False)
+                    added.append(f"{name}.{index_definition.name}")
+            if added:
+                await self._commit(DeploymentChange())
+                logger.info("staged %d index(es) for a push: %s", len(added), ", ".join(added))
+        if added:
+            build = asyncio.create_task(self._build_staged())
+            self._builds.add(build)
+            build.add_done_callback(self._builds.discard)
+        return added
+
+    async def stop(self) -> None:
+        """Abandon staged builds (the next replica to start, or the push's finish, completes them)."""
+        for build in list(self._builds):
+            build.cancel()
+        await asyncio.gather(*self._builds, return_exceptions=True)
+
+    async def _build_staged(self) -> None:
+        try:
+            async with self._schema_lock():
+                await self.load()
+                await self._finish_building()
+        except Exception:  # noqa: BLE001 - the push's finish (or the next start) builds them again
+            logger.exception("building a push's staged indexes failed; its finish_push will build them")
+
+    def progress(self, names: list[str]) -> tuple[int, int] | None:
+        """``(ready, total)`` of the indexes ``names`` (``table.index``), or None if one of them is
+        gone (another schema change dropped it: the push raced another)."""
+        catalog = self.database.catalog
+        ready = 0
+        for name in names:
+            table_name, _, index_name = name.rpartition(".")
+            table = catalog.by_name.get(table_name)
+            if table is None:
+                return None
+            if index_name in table.indexes:
+                ready += 1
+            elif not any(index.name == index_name for index in table.building.values()):
+                return None
+        return ready, len(names)
+
+    @asynccontextmanager
+    async def _schema_lock(self) -> AsyncIterator[None]:
+        """One replica changes the schema at a time (a PostgreSQL advisory lock)."""
+        async with self.database.persistence.pool.acquire() as lock_connection:
             await lock_connection.execute("SELECT pg_advisory_lock($1)", SCHEMA_CHANGE_LOCK)
             try:
-                await self.load()
-                if local is not None and await self._is_new(local, force):
-                    if await self._change(local, local.fingerprint(), writes):
-                        writes = None  # they went with the schema
-                await self._finish_building(writes)
+                yield
             finally:
                 await lock_connection.execute("SELECT pg_advisory_unlock($1)", SCHEMA_CHANGE_LOCK)
 

@@ -3,10 +3,11 @@
 The conversation (``spec/convex-deploy.md`` section 1): ``get_config_hashes``
 tells the CLI which modules the deployment already has; ``start_push``
 analyzes the pushed modules (in a runner: V8 never runs in the server
-process) and stages nothing; ``wait_for_schema`` reports the schema ready;
-``finish_push`` receives the whole ``start_push`` answer back and makes the
-push live: its modules and its schema in one commit, once the schema's new
-indexes are backfilled (``SchemaManager.push``), which every replica follows
+process) and stages the indexes its schema adds (``SchemaManager.stage``:
+built in the background while the old schema and code serve);
+``wait_for_schema`` long-polls their progress; ``finish_push`` receives the
+whole ``start_push`` answer back and makes the push live: its modules and its
+schema in one commit (``SchemaManager.push``), which every replica follows
 whole. ``evaluate_schema`` is
 answered 404, which the CLI takes as "not supported" and falls back to
 ``evaluate_push``.
@@ -18,7 +19,9 @@ any replica may take any step.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import brotli
@@ -39,6 +42,8 @@ logger = logging.getLogger(__name__)
 MAX_PUSH_BYTES = 256 * 1024 * 1024
 """A push's request body, decompressed (the reference backend's limit is of this order)."""
 SERVER_VERSION = "1.48.0"
+WAIT_POLL_S = 0.1
+"""How often ``wait_for_schema`` looks at the staged indexes (the catalog follows the commit log)."""
 CONFIG_MODULES = ("http.js", "crons.js", "auth.config.js")
 """Modules that declare routes, crons and auth providers rather than functions."""
 _NOT_FUNCTIONS = ("convex.config.js", "schema.js", *CONFIG_MODULES)
@@ -229,12 +234,36 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         body = await _read_push_body(request)
         require_admin(request, body)
         await pushed.refresh()
-        return json_response(start_answer(await analyze(body)))
+        analysis = await analyze(body)
+        answer = start_answer(analysis)
+        if analysis["schema"] is not None and not body.get("dryRun"):
+            await executor.db.schemas.stage(SchemaDefinition.from_json(analysis["schema"]))  # backfills while the CLI waits
+        return json_response(answer)
 
     async def wait_for_schema(request: Request) -> Response:
+        """The staged indexes' progress, long-polled: answers once they are ready or ``timeoutMs`` passed."""
         body = await _read_push_body(request)
         require_admin(request, body)
-        return json_response({"type": "complete"})
+        if body.get("dryRun"):
+            return json_response({"type": "complete"})
+        try:
+            diff = (body.get("schemaChange") or {}).get("indexDiffs", {}).get("", {})
+            names = [str(index["name"]) for index in diff.get("added_indexes") or []]
+            timeout_s = min(max(float(body.get("timeoutMs", 10_000)), 0.0), 60_000.0) / 1000
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(f"wait_for_schema needs the start_push answer's schemaChange: {exc!r}", code="BadJsonBody") from None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            progress = executor.db.schemas.progress(names)
+            if progress is None:
+                return json_response({"type": "raceDetected"})  # another schema change dropped a staged index
+            ready, total = progress
+            if ready == total:
+                return json_response({"type": "complete"})
+            if time.monotonic() >= deadline:
+                return json_response({"type": "inProgress", "components": {"": {
+                    "schemaValidationComplete": True, "indexesComplete": ready, "indexesTotal": total}}})
+            await asyncio.sleep(WAIT_POLL_S)
 
     async def finish_push(request: Request) -> Response:
         body = await _read_push_body(request)

@@ -387,3 +387,16 @@ def test_without_node_a_push_with_use_node_modules_is_refused_clearly(fresh_data
         assert httpx.get(running.url + "/version").status_code == 200
     finally:
         running.stop()
+
+
+def test_wait_for_schema_reports_staged_indexes_and_races(ts_server):
+    def wait(**body):
+        return httpx.post(ts_server.url + "/api/deploy2/wait_for_schema", json={"adminKey": ts_server.admin_key, **body}, timeout=30)
+
+    ready = wait(schemaChange={"indexDiffs": {"": {"added_indexes": [{"name": "yp_services.by_sid"}]}}}, timeoutMs=100)
+    assert ready.json() == {"type": "complete"}
+    raced = wait(schemaChange={"indexDiffs": {"": {"added_indexes": [{"name": "yp_services.by_nothing"}]}}}, timeoutMs=100)
+    assert raced.json() == {"type": "raceDetected"}
+    assert wait(schemaChange={"indexDiffs": {"": {"added_indexes": [{"name": "x.y"}]}}}, dryRun=True).json() == {"type": "complete"}
+    malformed = wait(schemaChange={"indexDiffs": {"": {"added_indexes": [{}]}}})
+    assert malformed.status_code == 400 and malformed.json()["code"] == "BadJsonBody"
