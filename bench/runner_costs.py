@@ -36,14 +36,19 @@ def syscalls(n: int):
     return make
 
 
-def deploy_typescript(server) -> float:
-    """Push bench/typescript with the real CLI (offline); returns the seconds it took."""
+SEED_PROJECT = REPO / "tests" / "e2e" / "typescript"
+"""The seeds' own TypeScript (Shift's Yellow Pages, MemberPulse's notifications, presence and
+metrics, http.ts, crons.ts, auth.config.ts, a "use node" module), beside a Python folder."""
+
+
+def deploy_typescript(server, source: Path = BENCH / "typescript") -> float:
+    """Push the project in ``source`` with the real CLI (offline); returns the seconds it took."""
     admin_key = subprocess.run([sys.executable, "-m", "convexpy", "admin-key", "--data-dir", str(server.data_dir)],
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
     with tempfile.TemporaryDirectory(prefix="convexpy-bench-ts-") as folder, socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         project = Path(folder) / "project"
-        shutil.copytree(BENCH / "typescript", project)
+        shutil.copytree(source, project)
         node_modules = REPO / "tests" / "js" / "node_modules"
         (project / "node_modules").symlink_to(node_modules)
         env = {**os.environ, "CI": "1", "CONVEX_VERSION_API_ORIGIN": f"http://127.0.0.1:{closed.getsockname()[1]}"}
@@ -71,7 +76,7 @@ def isolate_costs(dsn: str, calls: int = 200) -> tuple[float, float]:
         try:
             pushed = PushedCode(database)
             await pushed.load()
-            return pushed.sources
+            return pushed.sources()
         finally:
             await database.close()
 
@@ -121,7 +126,16 @@ def measure(extra: list[str], seconds: float, typescript: dict | None = None) ->
     return per_syscall, percentile(lookup.latencies_ms, 0.5), busy.rate
 
 
+def seed_push_costs() -> tuple[float, float]:
+    """Seconds of `npx convex deploy` (start to exit) of the seeds' TypeScript project onto a fresh
+    deployment: the first push (every module uploaded, analyzed in V8 and Node, indexes built) and
+    the same push again (modules sent as unchanged hashes)."""
+    with running_server(functions=SEED_PROJECT / "python") as server:
+        return deploy_typescript(server, SEED_PROJECT / "project"), deploy_typescript(server, SEED_PROJECT / "project")
+
+
 def run(seconds: float = 5.0) -> list[Row]:
+    first_push, second_push = seed_push_costs()
     typescript: dict = {}
     runners = measure(["--runners", "4"], seconds, typescript)
     in_process = measure(["--runners", "0"], seconds)
@@ -136,6 +150,8 @@ def run(seconds: float = 5.0) -> list[Row]:
         Row("8 runner costs", "TypeScript by_sid runs/s, 16 clients", typescript["rate"], runners[2], "/s"),
         Row("8 runner costs", "V8: a fresh context with the push loaded + one call", typescript["fresh_ms"], typescript["warm_ms"], "ms",
             "", None, "baseline: one call on a warm context (pooled per push in each runner); stub syscalls"),
+        Row("8 runner costs", "push of the seeds' TypeScript project (npx convex deploy, start to exit)", first_push, second_push, "s",
+            "", None, "tests/e2e/typescript/project (9 files, one \"use node\") onto a fresh deployment; baseline: the same push again"),
     ]
 
 

@@ -74,7 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("user_timeout_s", "--user-timeout-s", ("CONVEXPY_USER_TIMEOUT_S",), 1.0,
             "CPU time a query or mutation may spend in its runner (Convex: 1 s); waiting for syscalls is not counted.", float),
     Setting("action_timeout_s", "--action-timeout-s", ("CONVEXPY_ACTION_TIMEOUT_S",), 600.0,
-            "CPU time an action may spend in its runner.", float),
+            "CPU time an action may spend in its runner (wall-clock time outside syscalls for \"use node\" actions).", float),
     Setting("runner_memory_mb", "--runner-memory-mb", ("CONVEXPY_RUNNER_MEMORY_MB",), 1024,
             "Address-space limit of each runner process (0: none); a runner past it is replaced.", int),
     Setting("node", "--node", ("CONVEXPY_NODE",), "",

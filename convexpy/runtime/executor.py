@@ -162,6 +162,10 @@ class ActionSyscalls:
         args = orjson.loads(args_json)
         if op == "1.0/getUserIdentity":
             return orjson.dumps(None if self._identity.user is None else cjson.to_json(self._identity.user)).decode()
+        if op == "1.0/actions/vectorSearch":
+            index = (args.get("query") or {}).get("indexName") if isinstance(args, dict) else None
+            raise SyscallError(f"Vector search is not supported by this deployment yet (ctx.vectorSearch on {index!r}); "
+                               "its index definition is stored, so it will work once it is.")
         if op not in kinds:
             raise SyscallError(f"Unknown async operation {op}")
         value = await self._executor.run_nested(

@@ -37,6 +37,10 @@ class TableDefinition:
 
     validator: Validator | None
     indexes: list[IndexDefinition] = field(default_factory=list)
+    search_indexes: list[dict[str, Any]] = field(default_factory=list)
+    """Search and vector index definitions as a push declares them (``searchIndexDescriptor``, ...):
+    stored and kept across pushes, not built; queries on them get a clear "not supported" error."""
+    vector_indexes: list[dict[str, Any]] = field(default_factory=list)
 
     def index(self, name: str, fields: list[str]) -> "TableDefinition":
         """Add an index ordered by ``fields``; returns the table for chaining."""
@@ -90,8 +94,8 @@ class SchemaDefinition:
                 {
                     "tableName": name,
                     "indexes": [{"indexDescriptor": index.name, "fields": list(index.fields)} for index in table.indexes],
-                    "searchIndexes": [],
-                    "vectorIndexes": [],
+                    "searchIndexes": table.search_indexes,
+                    "vectorIndexes": table.vector_indexes,
                     "documentType": table.validator.to_json() if table.validator is not None else {"type": "any"},
                 }
                 for name, table in sorted(self.tables.items())
@@ -110,6 +114,8 @@ class SchemaDefinition:
                 table = TableDefinition(validator)
                 for index in entry.get("indexes", []):
                     table.index(index["indexDescriptor"], list(index["fields"]))
+                table.search_indexes = [dict(index) for index in entry.get("searchIndexes") or []]
+                table.vector_indexes = [dict(index) for index in entry.get("vectorIndexes") or []]
                 tables[entry["tableName"]] = table
         except (KeyError, TypeError, ValueError) as exc:
             raise SchemaError(f"Invalid schema JSON: {exc}") from None

@@ -236,7 +236,7 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         await pushed.refresh()
         analysis = await analyze(body)
         answer = start_answer(analysis)
-        if analysis["schema"] is not None and not body.get("dryRun"):
+        if analysis["schema"] is not None and not body.get("dryRun") and not body.get("forCodegen"):
             await executor.db.schemas.stage(SchemaDefinition.from_json(analysis["schema"]))  # backfills while the CLI waits
         return json_response(answer)
 

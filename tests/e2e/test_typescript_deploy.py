@@ -400,3 +400,12 @@ def test_wait_for_schema_reports_staged_indexes_and_races(ts_server):
     assert wait(schemaChange={"indexDiffs": {"": {"added_indexes": [{"name": "x.y"}]}}}, dryRun=True).json() == {"type": "complete"}
     malformed = wait(schemaChange={"indexDiffs": {"": {"added_indexes": [{}]}}})
     assert malformed.status_code == 400 and malformed.json()["code"] == "BadJsonBody"
+
+
+def test_search_and_vector_indexes_are_stored_and_their_queries_say_not_supported_yet(ts_server):
+    search = httpx.post(ts_server.url + "/api/query", json={"path": "metrics:searchActivity", "args": {"text": "x"}}).json()
+    assert search["status"] == "error" and "Search indexes are not supported by this deployment yet" in search["errorMessage"]
+    assert "'activity.search_what'" in search["errorMessage"]
+    vector = httpx.post(ts_server.url + "/api/action", json={"path": "metrics:similarActivity", "args": {}}).json()
+    assert vector["status"] == "error" and "Vector search is not supported by this deployment yet" in vector["errorMessage"]
+    assert httpx.get(ts_server.url + "/version").status_code == 200

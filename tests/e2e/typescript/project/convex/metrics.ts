@@ -1,5 +1,5 @@
 // MemberPulse's dashboard metrics, as seeds/004 writes them (the seed omits the imports).
-import { query, mutation } from "./_generated/server";
+import { query, mutation, action } from "./_generated/server";
 import { v } from "convex/values";
 export const dashboardStats = query({
 args: { organizationId: v.string() },
@@ -35,4 +35,17 @@ handler: async (ctx, args) => {
 for (const status of args.approvals) await ctx.db.insert("approvals", { organizationId: args.organizationId, status });
 for (const what of args.activity) await ctx.db.insert("activity", { organizationId: args.organizationId, what });
 },
+});
+
+// Search and vector indexes are declared in the schema; convexpy stores them and says clearly
+// that their queries are not supported yet.
+export const searchActivity = query({
+  args: { text: v.string() },
+  handler: async (ctx, { text }) =>
+    await ctx.db.query("activity").withSearchIndex("search_what", (q) => q.search("what", text)).take(5),
+});
+
+export const similarActivity = action({
+  args: {},
+  handler: async (ctx) => await ctx.vectorSearch("activity", "by_embedding", { vector: [0.1, 0.2], limit: 3 }),
 });

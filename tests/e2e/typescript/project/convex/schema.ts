@@ -17,5 +17,8 @@ export default defineSchema({
     .index("by_user", ["userId"])
     .index("by_org", ["organizationId"]),
   approvals: defineTable({ organizationId: v.string(), status: v.string() }).index("by_org_status", ["organizationId", "status"]),
-  activity: defineTable({ organizationId: v.string(), what: v.string() }).index("by_org", ["organizationId"]),
+  activity: defineTable({ organizationId: v.string(), what: v.string(), embedding: v.optional(v.array(v.float64())) })
+    .index("by_org", ["organizationId"])
+    .searchIndex("search_what", { searchField: "what", filterFields: ["organizationId"] })
+    .vectorIndex("by_embedding", { vectorField: "embedding", dimensions: 2, filterFields: ["organizationId"] }),
 });
