@@ -52,6 +52,11 @@ class BadRequest(RequestError):
     code = "BadRequest"
 
 
+class EnvironmentVariableError(BadRequest):
+    """An environment variable change the reference backend refuses (its error code: name invalid or
+    too long, value too large, built-in, too many, too large in total)."""
+
+
 class PayloadTooLarge(RequestError):
     status = 413
     code = "PayloadTooLarge"

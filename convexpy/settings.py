@@ -44,6 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL URL. Without a database name in the URL, the database is named after the instance. "
         "Unset: an embedded PostgreSQL runs in the data folder.",
     ),
+    Setting("cloud_origin", "--cloud-origin", ("CONVEX_CLOUD_ORIGIN",), "",
+            "The API's public URL, as functions see it in CONVEX_CLOUD_URL (unset: http://<host>:<port>)."),
+    Setting("site_origin", "--site-origin", ("CONVEX_SITE_ORIGIN",), "",
+            "The site's public URL (HTTP actions), as functions see it in CONVEX_SITE_URL (unset: http://<host>:<site port>)."),
     Setting("instance_name", "--instance-name", ("INSTANCE_NAME",), "convex-self-hosted", "Deployment name; the first part of the admin key."),
     Setting("instance_secret", "--instance-secret", ("INSTANCE_SECRET",), None, "Hex secret the admin key derives from. Unset: generated once and kept in the data folder."),
     Setting("force_schema", "--force-schema", ("CONVEXPY_FORCE_SCHEMA",), False,
@@ -108,6 +112,8 @@ class Settings:
     site_port: int
     data_dir: Path
     database_url: str | None
+    cloud_origin: str
+    site_origin: str
     instance_name: str
     instance_secret: str | None
     force_schema: bool
@@ -136,6 +142,14 @@ class Settings:
     exclusive_timeout_s: float
     replica_wait_s: float
     follower_poll_s: float
+
+    @property
+    def urls(self) -> tuple[str, str]:
+        """The public URLs of the API and of the site (``--cloud-origin``/``--site-origin``, else from
+        the address and ports; an address of every interface is advertised as 127.0.0.1)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return (self.cloud_origin.rstrip("/") or f"http://{host}:{self.port}",
+                self.site_origin.rstrip("/") or f"http://{host}:{self.site_port}")
 
     @classmethod
     def defaults(cls, **overrides: Any) -> "Settings":

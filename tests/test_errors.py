@@ -23,6 +23,7 @@ WIRE = {
     errors.CommitRefused: (500, "CommitFailed"),
     errors.DuplicateSessionRequest: (400, "DuplicateRequest"),
     errors.PushRefused: (400, "InvalidModules"),
+    errors.EnvironmentVariableError: (400, "BadRequest"),  # each raise names its reference code
     errors.OutOfRetention: (503, "OutOfRetention"),
 }
 

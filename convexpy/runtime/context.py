@@ -17,6 +17,7 @@ from ..database.transaction import Transaction
 from ..errors import InvalidValueError
 from ..values.ids import DocumentId, try_decode
 from ..values.model import check_field_name, normalize
+from . import environment
 from .functions import FunctionKind
 from .query import Query
 
@@ -186,16 +187,35 @@ class Auth:
     getUserIdentity = get_user_identity
 
 
+class Env:
+    """``ctx.env``: the deployment's environment variables (``npx convex env set``), never the
+    server's own. In queries and mutations a read is part of the transaction: a change re-runs the
+    subscribed queries that read a variable. In actions each read sees the latest values."""
+
+    def __init__(self, tx: Transaction | None, built_in: dict[str, str], begin: Any = None):
+        self._tx = tx
+        self._built_in = built_in
+        self._begin = begin
+
+    async def get(self, name: str, default: str | None = None) -> str | None:
+        """The variable ``name``'s value (``default`` if it is not set)."""
+        tx = self._tx if self._tx is not None else self._begin()
+        value = await environment.lookup(tx, name, self._built_in)
+        return default if value is None else value
+
+
 class QueryCtx:
-    def __init__(self, tx: Transaction, identity: "Identity"):
+    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None):
         self.db = DatabaseReader(tx)
         self.auth = Auth(identity)
+        self.env = Env(tx, built_in_env or {})
 
 
 class MutationCtx:
-    def __init__(self, tx: Transaction, identity: "Identity"):
+    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None):
         self.db = DatabaseWriter(tx)
         self.auth = Auth(identity)
+        self.env = Env(tx, built_in_env or {})
 
 
 class ActionCtx:
@@ -207,6 +227,7 @@ class ActionCtx:
         self._log_lines = log_lines
         self._depth = depth
         self.auth = Auth(identity)
+        self.env = Env(None, executor.built_in_env, lambda: executor.db.begin(writable=False))
 
     async def _run(self, function: Any, args: Any, kind: Any) -> Any:
         return await self._executor.run_nested(function, args, kind, self._identity, self._log_lines, self._depth)

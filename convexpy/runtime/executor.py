@@ -37,6 +37,7 @@ from ..settings import Settings
 from ..values import json as cjson
 from ..values.model import MAX_VALUE_SIZE, format_size, normalize, normalize_sized, size_of
 from ..values.validators import ValidationFailure, render
+from . import environment
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .functions import ConvexFunction, FunctionKind
 from .js.pushed import PushedCode
@@ -162,6 +163,11 @@ class ActionSyscalls:
         args = orjson.loads(args_json)
         if op == "1.0/getUserIdentity":
             return orjson.dumps(None if self._identity.user is None else cjson.to_json(self._identity.user)).decode()
+        if op == "environmentVariables/get":
+            if not isinstance(args, dict) or not isinstance(args.get("name"), str):
+                raise SyscallError("environmentVariables/get takes {\"name\": string}")
+            tx = self._executor.db.begin(writable=False)
+            return orjson.dumps(await environment.lookup(tx, args["name"], self._executor.built_in_env)).decode()
         if op == "1.0/actions/vectorSearch":
             index = (args.get("query") or {}).get("indexName") if isinstance(args, dict) else None
             raise SyscallError(f"Vector search is not supported by this deployment yet (ctx.vectorSearch on {index!r}); "
@@ -204,6 +210,9 @@ class Executor:
         self.pushed: PushedCode | None = None
         """The last push's JavaScript (``npx convex deploy``), if this deployment serves pushes."""
         settings = settings or Settings.defaults()
+        cloud_url, site_url = settings.urls
+        self.built_in_env = {"CONVEX_CLOUD_URL": cloud_url, "CONVEX_SITE_URL": site_url}
+        """What functions read as CONVEX_CLOUD_URL / CONVEX_SITE_URL (no variable may override them)."""
         self.user_timeout_s = settings.user_timeout_s
         self.action_timeout_s = settings.action_timeout_s
         wait_s = settings.function_wait_ms / 1000
@@ -227,6 +236,7 @@ class Executor:
                     raise FunctionError(f"{function.path} is a \"use node\" action, and this server has no Node.js runtime "
                                         "(install node, or set --node).")
                 pool = self.node_pool
+                js["env"] = await environment.snapshot(self.db, self.built_in_env)  # Node's process.env for the call
         result = await pool.call(function.kind.value, function.path, cjson.to_json(args), answer, limit_s, js)
         lines.extend(result.log_lines or [])
         if function.js is not None and function.js.environment == "node" and not result.ok and self.pushed is not None:
@@ -380,8 +390,8 @@ class Executor:
         for attempt in range(RERUNS + 1):
             tx = self.db.begin(writable=False, snapshot_ts=snapshot_ts)
             tx.journal_in = journal
-            ctx = QueryCtx(tx, identity)
-            host = SyscallHost(tx, identity) if self.pool is not None and not function.native else None
+            ctx = QueryCtx(tx, identity, self.built_in_env)
+            host = SyscallHost(tx, identity, self.built_in_env) if self.pool is not None and not function.native else None
             with LogCapture() as logs:
                 try:
                     if function.native:
@@ -419,9 +429,10 @@ class Executor:
             capture[:] = [logs]
             with logs:
                 if self.pool is None:
-                    return self._check_returns(function, await function.handler(MutationCtx(tx, identity), args))
+                    return self._check_returns(function, await function.handler(MutationCtx(tx, identity, self.built_in_env), args))
                 try:
-                    value = await self._in_runner(function, args, SyscallHost(tx, identity), logs.lines, self.user_timeout_s)
+                    value = await self._in_runner(function, args, SyscallHost(tx, identity, self.built_in_env), logs.lines,
+                                                  self.user_timeout_s)
                 except RunnerDied:
                     deaths[0] += 1
                     if deaths[0] > RERUNS:  # it kills every runner it runs on: a failure, not a conflict to retry

@@ -298,6 +298,17 @@ class GuestDatabaseWriter(GuestDatabaseReader):
         await self._write("1.0/remove", args, "delete", with_value=False)
 
 
+class GuestEnv:
+    """``ctx.env`` in a runner: the deployment's environment variables, read through the host."""
+
+    def __init__(self, transport: Transport):
+        self._transport = transport
+
+    async def get(self, name: str, default: str | None = None) -> str | None:
+        value = await _ask(self._transport, "environmentVariables/get", {"name": name})
+        return default if value is None else value
+
+
 class GuestAuth:
     def __init__(self, transport: Transport):
         self._transport = transport

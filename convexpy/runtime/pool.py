@@ -271,12 +271,14 @@ class RunnerPool:
         return await self._run(request, answer, user_time_s)
 
     async def analyze(
-        self, modules: dict[str, Any], function_modules: list[str], schema: str | None, config_modules: list[str] | None = None
+        self, modules: dict[str, Any], function_modules: list[str], schema: str | None, config_modules: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> RunnerResult:
         """A push's analysis, in a runner (V8 never runs in the server process): ``value`` holds
-        ``functions`` (per module), ``schema`` and ``configs`` (http.js, crons.js, auth.config.js)."""
+        ``functions`` (per module), ``schema`` and ``configs`` (http.js, crons.js, auth.config.js).
+        ``env``: the environment variables modules may read as they load."""
         request = {"type": "analyze", "modules": modules, "functionModules": function_modules, "schema": schema,
-                   "configModules": config_modules or []}
+                   "configModules": config_modules or [], "env": env or {}}
         return await self._run(request, _no_syscalls, ANALYZE_TIMEOUT_S)
 
     async def _run(self, request: dict[str, Any], answer: SyscallAnswer, user_time_s: float) -> RunnerResult:

@@ -39,7 +39,7 @@ from ..values.model import normalize
 from .channel import BlockingChannel, ChannelClosed
 from .executor import describe_exception
 from .functions import ConvexFunction, FunctionKind
-from .guest import GuestAuth, GuestDatabaseReader, GuestDatabaseWriter, _ask
+from .guest import GuestAuth, GuestDatabaseReader, GuestDatabaseWriter, GuestEnv, _ask
 from .js.guest import TIMED_OUT_EXIT, JsGuest, analyze
 from .loader import load_functions
 from .logs import LogCapture
@@ -145,6 +145,7 @@ class GuestActionCtx:
     def __init__(self, transport: PipeTransport):
         self._transport = transport
         self.auth = GuestAuth(transport)
+        self.env = GuestEnv(transport)
 
     async def _run(self, kind: str, function: Any, args: dict[str, Any] | None) -> Any:
         name = function.path if isinstance(function, ConvexFunction) else function
@@ -167,9 +168,9 @@ class GuestActionCtx:
 
 def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
     if kind == FunctionKind.QUERY:
-        return SimpleNamespace(db=GuestDatabaseReader(transport), auth=GuestAuth(transport))
+        return SimpleNamespace(db=GuestDatabaseReader(transport), auth=GuestAuth(transport), env=GuestEnv(transport))
     if kind == FunctionKind.MUTATION:
-        return SimpleNamespace(db=GuestDatabaseWriter(transport), auth=GuestAuth(transport))
+        return SimpleNamespace(db=GuestDatabaseWriter(transport), auth=GuestAuth(transport), env=GuestEnv(transport))
     return GuestActionCtx(transport)
 
 

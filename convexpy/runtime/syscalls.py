@@ -28,6 +28,7 @@ from ..database.catalog import is_system_table
 from ..database.transaction import Transaction
 from ..errors import SyscallError
 from ..values import json as cjson
+from . import environment
 from .context import DatabaseReader, DatabaseWriter
 from .query import Expr, FilterBuilder, IndexRange, Query
 
@@ -55,9 +56,10 @@ class _OpenQuery:
 class SyscallHost:
     """Runs the syscalls of one function execution against its transaction."""
 
-    def __init__(self, tx: Transaction, identity: "Identity"):
+    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None):
         self.tx = tx
         self.identity = identity
+        self.built_in_env = built_in_env or {}
         self.db: DatabaseReader = DatabaseWriter(tx) if tx.writable else DatabaseReader(tx)
         self._queries: dict[int, _OpenQuery] = {}
         self.identity_used = False
@@ -73,6 +75,7 @@ class SyscallHost:
             "1.0/queryStreamAll": self._query_stream_all,
             "1.0/queryPage": self._query_page,
             "1.0/getUserIdentity": self._get_user_identity,
+            "environmentVariables/get": self._environment_variable,
         }
         self._sync_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "1.0/db/normalizeId": self._normalize_id,
@@ -103,6 +106,9 @@ class SyscallHost:
         reader = self.db.system if args.get("isSystem") else self.db
         document = await (reader.get(table, _field(args, "id", str)) if table else reader.get(_field(args, "id", str)))
         return None if document is None else cjson.to_json(document)
+
+    async def _environment_variable(self, args: dict[str, Any]) -> Any:
+        return await environment.lookup(self.tx, _field(args, "name", str), self.built_in_env)
 
     async def _insert(self, args: dict[str, Any]) -> Any:
         writer = self._writer("insert")

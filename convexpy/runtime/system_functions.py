@@ -9,9 +9,11 @@ runner, and their handlers get the query's transaction instead of a ``ctx``. (Th
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..values.validators import v
+from . import environment
 from .functions import ConvexFunction, internal_query
 from .paths import FunctionPath
 
@@ -26,13 +28,30 @@ async def table_size(tx: Any, args: dict[str, Any]) -> float:
     return float(await tx.db.persistence.count_live(table.by_id.id, tx.snapshot_ts))
 
 
+@internal_query(args={})
+async def environment_variables(tx: Any, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """``_system/cli/queryEnvironmentVariables:default`` (``npx convex env list``) and the dashboard's
+    ``_system/frontend/listEnvironmentVariables``: every variable's document, in name order."""
+    return await environment.documents(tx)
+
+
+@internal_query(args={"name": v.string()})
+async def environment_variable(tx: Any, args: dict[str, Any]) -> dict[str, Any] | None:
+    """``_system/cli/queryEnvironmentVariables:get`` (``npx convex env get NAME``): ``{name, value}`` or null."""
+    for document in await environment.documents(tx):
+        if document["name"] == args["name"]:
+            return {"name": document["name"], "value": document["value"]}
+    return None
+
+
 def _native(function: ConvexFunction, path: str) -> tuple[FunctionPath, ConvexFunction]:
-    function.native = True
-    function.path = path
     module, _, name = path.partition(":")
-    return FunctionPath(module, name), function
+    return FunctionPath(module, name), dataclasses.replace(function, native=True, path=path)  # one handler may serve two paths
 
 
 SYSTEM_FUNCTIONS: dict[FunctionPath, ConvexFunction] = dict([
     _native(table_size, "_system/cli/tableSize:default"),
+    _native(environment_variables, "_system/cli/queryEnvironmentVariables:default"),
+    _native(environment_variable, "_system/cli/queryEnvironmentVariables:get"),
+    _native(environment_variables, "_system/frontend/listEnvironmentVariables:default"),
 ])

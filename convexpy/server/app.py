@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import BadRequest, InvalidId, RequestError
 from ..metrics import METRICS
 from ..runtime.calls import Deployment
+from .environment_api import build_environment_routes
 from .http_api import build_routes, error_response, json_response, scope_headers
 from .push_api import build_push_routes
 from .request_log import RequestLog, log_unexpected
@@ -158,7 +159,8 @@ def create_api_app(deployment: Deployment, hub: "SyncHub | None" = None) -> ASGI
         return PlainTextResponse(METRICS.render(gauges), media_type="text/plain; version=0.0.4")
 
     pushed = deployment.executor.pushed
-    routes = build_routes(deployment) + (build_push_routes(deployment, pushed) if pushed is not None else []) + [
+    routes = build_routes(deployment) + build_environment_routes(deployment) + (
+        build_push_routes(deployment, pushed) if pushed is not None else []) + [
         Route("/metrics", metrics),
         WebSocketRoute("/api/sync", hub.serve),
         WebSocketRoute("/api/{client_version}/sync", hub.serve),

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import BadRequest, PayloadTooLarge, PushRefused, SchemaError, Unauthenticated
+from ..runtime import environment
 from ..runtime.calls import Deployment
 from ..runtime.js.pushed import PushedCode, PushedModule, function_path, module_hash
 from ..runtime.js.sourcemap import SourceMap, remap
@@ -73,11 +74,13 @@ async def _read_push_body(request: Request) -> dict[str, Any]:
     return parsed
 
 
-async def _analyze_node(pool: RunnerPool, modules: dict[str, PushedModule], function_modules: list[str]) -> dict[str, Any]:
+async def _analyze_node(
+    pool: RunnerPool, modules: dict[str, PushedModule], function_modules: list[str], env: dict[str, str]
+) -> dict[str, Any]:
     """The functions of the push's "use node" modules, analyzed in a Node.js runner: only actions
     may live there, as in Convex."""
     sources = {path: [module.source, module.source_map] for path, module in modules.items()}
-    result = await pool.analyze(sources, function_modules, None)
+    result = await pool.analyze(sources, function_modules, None, env=env)
     if not result.ok:
         maps = {path: SourceMap(module.source_map) for path, module in modules.items() if module.source_map}
         raise PushRefused(remap(result.message, maps).rstrip("\n"))
@@ -128,14 +131,14 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         known = pushed.by_hash()
         modules: dict[str, PushedModule] = {}
         for entry in app.get("changedModules") or []:
-            environment = entry.get("environment") or "isolate"
-            if environment not in ("isolate", "node"):
-                raise BadRequest(f"{entry['path']}: unknown module environment {environment!r}", code="BadJsonBody")
-            if environment == "node" and executor.node_pool is None:
+            runtime = entry.get("environment") or "isolate"
+            if runtime not in ("isolate", "node"):
+                raise BadRequest(f"{entry['path']}: unknown module environment {runtime!r}", code="BadJsonBody")
+            if runtime == "node" and executor.node_pool is None:
                 raise PushRefused(f"{entry['path']}: \"use node\" modules need a Node.js runtime, and this server has none "
                                   "(install node on its PATH, or point --node / CONVEXPY_NODE at one).")
             modules[entry["path"]] = PushedModule(entry["path"], entry["source"], module_hash(entry["source"], entry.get("sourceMap")),
-                                                  environment, source_map=entry.get("sourceMap"))
+                                                  runtime, source_map=entry.get("sourceMap"))
         if body.get("nodeDependencies"):
             names = ", ".join(str(dependency.get("name")) for dependency in body["nodeDependencies"])
             raise PushRefused(f"External packages for \"use node\" modules (node.externalPackages in convex.json: {names}) "
@@ -156,13 +159,14 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
         if executor.pool is None:
             raise PushRefused("This server runs user code in process (--runners 0), so it cannot analyze or run pushed "
                               "JavaScript; start it with --runners 1 or more.")
+        env = await environment.snapshot(executor.db, executor.built_in_env)  # modules may read it as they load
         result = await executor.pool.analyze(sources, [path for path in function_modules if path in isolate],
-                                             schema_module["path"] if schema_module else None, config_modules)
+                                             schema_module["path"] if schema_module else None, config_modules, env)
         if not result.ok:
             raise PushRefused(result.message.rstrip("\n"))
         analyzed = dict(result.value["functions"])
         if node and executor.node_pool is not None:
-            analyzed.update(await _analyze_node(executor.node_pool, node, [path for path in function_modules if path in node]))
+            analyzed.update(await _analyze_node(executor.node_pool, node, [path for path in function_modules if path in node], env))
         for path, functions in analyzed.items():
             modules[path].functions = functions
         for path, config in result.value["configs"].items():

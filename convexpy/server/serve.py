@@ -16,6 +16,7 @@ import uvicorn
 
 from .. import __version__
 from ..database import Database
+from ..runtime import environment
 from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.calls import Deployment
 from ..runtime.executor import Executor
@@ -160,6 +161,7 @@ async def run_replica(
             watchdog.start()
             stack.push_async_callback(watchdog.stop)
         await database.schemas.push(registry.schema, force=settings.force_schema)
+        await environment.ensure_table(database)
         executor = Executor(registry, database, settings.functions, settings)
         executor.pushed = PushedCode(database)
         await executor.pushed.load()

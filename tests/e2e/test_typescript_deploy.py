@@ -341,7 +341,7 @@ def test_use_node_actions_run_in_node_with_its_builtins(ts_server):
     import hashlib
     import json as stdlib_json
     assert response["value"] == {"sha256": hashlib.sha256(stdlib_json.dumps(name).encode()).hexdigest(), "same": True,
-                                 "emitted": [name], "node": True, "secretHidden": True}
+                                 "emitted": [name], "node": True, "secretHidden": True, "webhook": None}
     assert response["logLines"] == ["[LOG] 'fingerprinting' 's-1'"]
 
 
@@ -409,3 +409,21 @@ def test_search_and_vector_indexes_are_stored_and_their_queries_say_not_supporte
     vector = httpx.post(ts_server.url + "/api/action", json={"path": "metrics:similarActivity", "args": {}}).json()
     assert vector["status"] == "error" and "Vector search is not supported by this deployment yet" in vector["errorMessage"]
     assert httpx.get(ts_server.url + "/version").status_code == 200
+
+
+def test_process_env_reads_the_deployments_variables_in_v8_and_node(ts_server):
+    def set_env(**values) -> None:
+        changes = [{"name": name, "value": value} for name, value in values.items()]
+        httpx.post(ts_server.url + "/api/update_environment_variables", headers={"Authorization": f"Convex {ts_server.admin_key}"},
+                   json={"changes": changes}).raise_for_status()
+
+    client = ConvexHttpClient(ts_server.url)
+    set_env(SYMFONY_WEBHOOK_URL=None, AUTH_DOMAIN=None)
+    before = client.query("envs:webhook")
+    assert before == {"url": None, "domain": None, "cloud": ts_server.url, "serverPath": None, "keys": [], "has": False}
+    set_env(SYMFONY_WEBHOOK_URL="https://symfony.example/hook", AUTH_DOMAIN="auth.example")
+    after = client.query("envs:webhook")
+    assert (after["url"], after["domain"], after["has"]) == ("https://symfony.example/hook", "auth.example", True)
+    assert client.query("envs:named", {"name": "AUTH_DOMAIN"}) == "auth.example"
+    assert client.action("nodeTools:fingerprint", {"sid": "s-1"})["webhook"] == "https://symfony.example/hook"
+    set_env(SYMFONY_WEBHOOK_URL=None, AUTH_DOMAIN=None)

@@ -125,7 +125,11 @@ def analyze(request: dict[str, Any]) -> dict[str, Any]:
     """A push's modules as the reference backend analyzes them (no syscalls allowed meanwhile)."""
     from .isolate import Isolate
 
+    env = request.get("env") or {}
+
     def no_syscalls(op: str, args_json: str) -> str:
+        if op == "environmentVariables/get":  # readable at import time, as in Convex
+            return orjson.dumps(env.get(orjson.loads(args_json).get("name"))).decode()
         raise errors.SyscallError(f"{op} is not allowed while modules are imported (during analysis)")
 
     maps = source_maps(request["modules"])

@@ -26,6 +26,11 @@ delete globalThis.__convex_shared;
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "convexpy-node-"));
 process.on("exit", () => fs.rmSync(scratch, { recursive: true, force: true }));
+// process.env: the runner's clean environment plus the deployment's variables, set for each call.
+const baseEnv = { ...process.env };
+function setEnv(variables) {
+  process.env = { ...baseEnv, ...(variables || {}) };
+}
 // esbuild's ESM output for Node calls `require` for the CommonJS packages it bundled.
 globalThis.require = createRequire(path.join(scratch, "index.js"));
 
@@ -167,6 +172,7 @@ async function invoke(request) {
   current = call;
   let folder = scratch;
   let result;
+  setEnv(request.js.env);
   try {
     folder = await pushFolder(request.js.push);
     const namespace = await importModule(folder, request.js.module);
@@ -187,6 +193,7 @@ async function invoke(request) {
 
 async function analyze(request) {
   const folder = writeModules(`analysis-${process.hrtime.bigint()}`, request.modules);
+  setEnv(request.env);
   const functions = {};
   let result;
   try {

@@ -113,7 +113,16 @@
   ConvexDate.parse = RealDate.parse;
   ConvexDate.UTC = RealDate.UTC;
   global.Date = ConvexDate;
-  global.process = { env: {} };
+  // process.env: the deployment's environment variables (never the server's), one syscall a read;
+  // in queries and mutations the read is part of the transaction, so a change re-runs them.
+  const env = new Proxy(Object.create(null), {
+    get: (_, name) => (typeof name === "string" ? JSON.parse(call("environmentVariables/get", JSON.stringify({ name }))) ?? undefined : undefined),
+    has: (_, name) => typeof name === "string" && JSON.parse(call("environmentVariables/get", JSON.stringify({ name }))) !== null,
+    set: () => { throw new TypeError("process.env is read-only here: set variables with `npx convex env set`"); },
+    deleteProperty: () => false,
+    ownKeys: () => [],
+  });
+  global.process = { env };
 
   // --- web platform globals Convex functions expect ------------------------------------------
   class TextEncoder {

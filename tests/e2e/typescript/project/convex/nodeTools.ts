@@ -25,6 +25,7 @@ export const fingerprint = action({
       emitted,
       node: process.versions.node.split(".").length === 3,
       secretHidden: process.env.INSTANCE_SECRET === undefined && process.env.DATABASE_URL === undefined,
+      webhook: process.env.SYMFONY_WEBHOOK_URL ?? null,
     };
   },
 });
