@@ -91,6 +91,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Actions run at once per replica (Convex's limit); more wait for a slot.", int),
     Setting("function_wait_ms", "--function-wait-ms", ("APPLICATION_FUNCTION_RUNNER_SEMAPHORE_TIMEOUT",), 5000,
             "Milliseconds a call waits for a slot before it fails with Overloaded (the client retries).", int),
+    Setting("scheduler_parallelism", "--scheduler-parallelism", ("CONVEXPY_SCHEDULER_PARALLELISM",), 8,
+            "Scheduled functions one replica runs at once (Convex: 8).", int),
     Setting("commit_batch_max", "--commit-batch-max", ("CONVEXPY_COMMIT_BATCH_MAX",), 128,
             "Most commits written in one PostgreSQL statement (group commit).", int),
     Setting("mutation_retries", "--mutation-retries", ("CONVEXPY_MUTATION_RETRIES",), 8,
@@ -137,6 +139,7 @@ class Settings:
     max_concurrent_mutations: int
     max_concurrent_actions: int
     function_wait_ms: int
+    scheduler_parallelism: int
     commit_batch_max: int
     mutation_retries: int
     exclusive_timeout_s: float

@@ -116,6 +116,23 @@ class SchemaManager:
             build.add_done_callback(self._builds.discard)
         return added
 
+    async def ensure_system_index(self, table_name: str, index_name: str, fields: list[str]) -> None:
+        """An index the platform itself needs on one of its system tables (the scheduler's by state and
+        time): added and built like a schema's, once for the deployment, by whichever replica starts
+        first. User schemas never name system tables, so no push drops it."""
+        database = self.database
+        table = database.catalog.by_name.get(table_name)
+        if table is not None and index_name in table.indexes:
+            return
+        async with self._schema_lock():
+            await self.load()
+            table = database.catalog.by_name[table_name]
+            if index_name not in table.indexes and not any(index.name == index_name for index in table.building.values()):
+                index_id = await database.persistence.add_index(table.number, index_name, fields)
+                database.catalog.add_index(index_id, table.number, index_name, list(fields), ready=False)
+                await self._commit(DeploymentChange())
+            await self._finish_building()
+
     async def stop(self) -> None:
         """Abandon staged builds (the next replica to start, or the push's finish, completes them)."""
         for build in list(self._builds):

@@ -20,6 +20,8 @@ from ..values.model import check_field_name, normalize
 from . import environment
 from .functions import FunctionKind
 from .query import Query
+from .scheduler import ScheduleBudget
+from .scheduler_client import SchedulerClient
 
 if TYPE_CHECKING:
     from .executor import Executor, Identity
@@ -212,10 +214,13 @@ class QueryCtx:
 
 
 class MutationCtx:
-    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None):
+    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None, jobs: Any = None):
         self.db = DatabaseWriter(tx)
         self.auth = Auth(identity)
         self.env = Env(tx, built_in_env or {})
+        if jobs is not None:
+            budget = ScheduleBudget()
+            self.scheduler = SchedulerClient(lambda op, args: jobs.syscall(tx, budget, op, args), in_action=False)
 
 
 class ActionCtx:
@@ -228,6 +233,7 @@ class ActionCtx:
         self._depth = depth
         self.auth = Auth(identity)
         self.env = Env(None, executor.built_in_env, lambda: executor.db.begin(writable=False))
+        self.scheduler = SchedulerClient(lambda op, args: executor.scheduled.syscall(None, None, op, args), in_action=True)
 
     async def _run(self, function: Any, args: Any, kind: Any) -> Any:
         return await self._executor.run_nested(function, args, kind, self._identity, self._log_lines, self._depth)

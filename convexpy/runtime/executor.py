@@ -14,7 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import orjson
 
@@ -46,6 +46,7 @@ from .loader import FunctionRegistry
 from .logs import LogCapture
 from .paths import FunctionPath, parse_path
 from .pool import RERUNS, RunnerDied, RunnerPool
+from .scheduler import SCHEDULER_OPS, ScheduledJobs
 from .slots import FunctionSlots
 from .syscalls import SyscallHost
 
@@ -72,6 +73,10 @@ class Identity:
 
 
 ANONYMOUS = Identity()
+SCHEDULED = Identity(admin=True)
+"""Who runs scheduled jobs and crons: the system (internal functions allowed), with no user identity."""
+Around = Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+"""Wraps a mutation's run in its transaction: ``around(tx, run)`` (the scheduler's job bookkeeping)."""
 
 
 @dataclass
@@ -168,6 +173,10 @@ class ActionSyscalls:
                 raise SyscallError("environmentVariables/get takes {\"name\": string}")
             tx = self._executor.db.begin(writable=False)
             return orjson.dumps(await environment.lookup(tx, args["name"], self._executor.built_in_env)).decode()
+        if op in SCHEDULER_OPS:
+            if not op.startswith("1.0/actions/"):
+                raise SyscallError(f"{op} is the mutation form; actions send 1.0/actions/{op[4:]}")
+            return orjson.dumps(await self._executor.scheduled.syscall(None, None, op, args)).decode()
         if op == "1.0/actions/vectorSearch":
             index = (args.get("query") or {}).get("indexName") if isinstance(args, dict) else None
             raise SyscallError(f"Vector search is not supported by this deployment yet (ctx.vectorSearch on {index!r}); "
@@ -209,6 +218,8 @@ class Executor:
         """Node.js runners for the actions of "use node" modules; None where there is no ``node``."""
         self.pushed: PushedCode | None = None
         """The last push's JavaScript (``npx convex deploy``), if this deployment serves pushes."""
+        self.scheduled = ScheduledJobs(self)
+        """``ctx.scheduler``'s host side, for both languages (the jobs run in ``runtime/scheduler.py``)."""
         settings = settings or Settings.defaults()
         cloud_url, site_url = settings.urls
         self.built_in_env = {"CONVEX_CLOUD_URL": cloud_url, "CONVEX_SITE_URL": site_url}
@@ -296,9 +307,7 @@ class Executor:
         stored with its writes.
         """
         function_path = parse_path(path) if isinstance(path, str) else path
-        if self.pushed is not None:
-            await self.pushed.refresh()
-            self.registry.pushed = self.pushed.functions
+        await self.refresh_code()
         try:
             function = self.resolve(function_path, identity, expected, style)
             call_args = self._validate_args(function, function_path, args)
@@ -419,26 +428,31 @@ class Executor:
         raise AssertionError("unreachable")
 
     async def _run_mutation(
-        self, function: ConvexFunction, args: dict, identity: Identity, session: tuple[str, int] | None
+        self, function: ConvexFunction, args: dict, identity: Identity, session: tuple[str, int] | None,
+        around: Around | None = None,
     ) -> Outcome:
         capture: list[LogCapture] = []
         deaths = [0]
 
-        async def body(tx: Any) -> Any:
+        async def run(tx: Any) -> Any:
             logs = LogCapture()
             capture[:] = [logs]
             with logs:
                 if self.pool is None:
-                    return self._check_returns(function, await function.handler(MutationCtx(tx, identity, self.built_in_env), args))
+                    ctx = MutationCtx(tx, identity, self.built_in_env, self.scheduled)
+                    return self._check_returns(function, await function.handler(ctx, args))
                 try:
-                    value = await self._in_runner(function, args, SyscallHost(tx, identity, self.built_in_env), logs.lines,
-                                                  self.user_timeout_s)
+                    host = SyscallHost(tx, identity, self.built_in_env, self.scheduled)
+                    value = await self._in_runner(function, args, host, logs.lines, self.user_timeout_s)
                 except RunnerDied:
                     deaths[0] += 1
                     if deaths[0] > RERUNS:  # it kills every runner it runs on: a failure, not a conflict to retry
                         raise FunctionError(RUNNER_DIED_REPEATEDLY) from None
                     raise ConflictError("the runner died; run the mutation again in a fresh transaction") from None
                 return self._check_returns(function, value)
+
+        async def body(tx: Any) -> Any:
+            return await run(tx) if around is None else await around(tx, lambda: run(tx))
 
         def record(value: Any) -> SessionRecord:
             assert session is not None
@@ -474,6 +488,27 @@ class Executor:
             except Exception as exc:  # noqa: BLE001
                 return self._failure(exc, logs.lines)
         return Outcome(True, value, log_lines=logs.lines)
+
+    async def refresh_code(self) -> None:
+        """Serve the latest push (cheap when no commit wrote one since the last call)."""
+        if self.pushed is not None:
+            await self.pushed.refresh()
+            self.registry.pushed = self.pushed.functions
+
+    async def run_scheduled(self, function: ConvexFunction, args: list[Any], around: Around | None) -> Outcome:
+        """A scheduled job's function (``runtime/scheduler.py``), with no user identity. For a
+        mutation, ``around(tx, run)`` wraps the run in its transaction: the scheduler reads and marks
+        the job there, so the job and the mutation's writes commit together."""
+        try:
+            call_args = self._validate_args(function, parse_path(function.path or ""), args)
+        except FunctionError as error:
+            return Outcome(False, error_message=error.message + "\n")
+        async with self.slots[function.kind]:
+            if function.js is not None and self.pool is None:
+                return await self._execute(function, call_args, SCHEDULED, 0)
+            if function.kind == FunctionKind.MUTATION:
+                return await self._run_mutation(function, call_args, SCHEDULED, None, around)
+            return await self._run_action(function, call_args, SCHEDULED, 0)
 
     async def run_nested(
         self, target: Any, args: Any, kind: FunctionKind, identity: Identity, log_lines: list[str], depth: int

@@ -36,6 +36,10 @@ class FunctionRegistry:
     """The folder has a ``.yield-to-push`` file (the reference app does): a push may define its paths,
     and the pushed functions are served. Otherwise a push defining one of its paths is refused."""
 
+    def has_module(self, module: str) -> bool:
+        """Whether any function (Python or pushed) lives in ``module``."""
+        return any(path.module == module for path in (*self.functions, *self.pushed))
+
     def get(self, path: FunctionPath) -> ConvexFunction | None:
         if path.module.startswith("_system/"):
             return SYSTEM_FUNCTIONS.get(path)

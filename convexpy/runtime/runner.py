@@ -44,6 +44,7 @@ from .js.guest import TIMED_OUT_EXIT, JsGuest, analyze
 from .loader import load_functions
 from .logs import LogCapture
 from .paths import parse_path
+from .scheduler_client import SchedulerClient
 
 NICENESS = 10
 """Runners yield the CPU to the server: a function burning CPU slows other functions, not the
@@ -146,6 +147,7 @@ class GuestActionCtx:
         self._transport = transport
         self.auth = GuestAuth(transport)
         self.env = GuestEnv(transport)
+        self.scheduler = SchedulerClient(lambda op, args: _ask(transport, op, args), in_action=True)
 
     async def _run(self, kind: str, function: Any, args: dict[str, Any] | None) -> Any:
         name = function.path if isinstance(function, ConvexFunction) else function
@@ -170,7 +172,8 @@ def _context(kind: FunctionKind, transport: PipeTransport) -> Any:
     if kind == FunctionKind.QUERY:
         return SimpleNamespace(db=GuestDatabaseReader(transport), auth=GuestAuth(transport), env=GuestEnv(transport))
     if kind == FunctionKind.MUTATION:
-        return SimpleNamespace(db=GuestDatabaseWriter(transport), auth=GuestAuth(transport), env=GuestEnv(transport))
+        return SimpleNamespace(db=GuestDatabaseWriter(transport), auth=GuestAuth(transport), env=GuestEnv(transport),
+                               scheduler=SchedulerClient(lambda op, args: _ask(transport, op, args), in_action=False))
     return GuestActionCtx(transport)
 
 

@@ -19,6 +19,7 @@ for bad ids and documents), never a crash of the host.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
@@ -31,6 +32,7 @@ from ..values import json as cjson
 from . import environment
 from .context import DatabaseReader, DatabaseWriter
 from .query import Expr, FilterBuilder, IndexRange, Query
+from .scheduler import ScheduleBudget
 
 if TYPE_CHECKING:
     from .executor import Identity
@@ -56,10 +58,13 @@ class _OpenQuery:
 class SyscallHost:
     """Runs the syscalls of one function execution against its transaction."""
 
-    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None):
+    def __init__(self, tx: Transaction, identity: "Identity", built_in_env: dict[str, str] | None = None, jobs: Any = None):
         self.tx = tx
         self.identity = identity
         self.built_in_env = built_in_env or {}
+        self._jobs = jobs
+        """``ScheduledJobs`` (``runtime/scheduler.py``): ``ctx.scheduler`` of a mutation."""
+        self._budget = ScheduleBudget()
         self.db: DatabaseReader = DatabaseWriter(tx) if tx.writable else DatabaseReader(tx)
         self._queries: dict[int, _OpenQuery] = {}
         self.identity_used = False
@@ -76,6 +81,8 @@ class SyscallHost:
             "1.0/queryPage": self._query_page,
             "1.0/getUserIdentity": self._get_user_identity,
             "environmentVariables/get": self._environment_variable,
+            "1.0/schedule": functools.partial(self._scheduler, "1.0/schedule"),
+            "1.0/cancel_job": functools.partial(self._scheduler, "1.0/cancel_job"),
         }
         self._sync_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "1.0/db/normalizeId": self._normalize_id,
@@ -106,6 +113,11 @@ class SyscallHost:
         reader = self.db.system if args.get("isSystem") else self.db
         document = await (reader.get(table, _field(args, "id", str)) if table else reader.get(_field(args, "id", str)))
         return None if document is None else cjson.to_json(document)
+
+    async def _scheduler(self, op: str, args: dict[str, Any]) -> Any:
+        if not self.tx.writable or self._jobs is None:
+            raise SyscallError("ctx.scheduler is available in mutations and actions only")
+        return await self._jobs.syscall(self.tx, self._budget, op, args)
 
     async def _environment_variable(self, args: dict[str, Any]) -> Any:
         return await environment.lookup(self.tx, _field(args, "name", str), self.built_in_env)

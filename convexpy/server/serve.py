@@ -24,6 +24,7 @@ from ..runtime.js.node import NodeSpawner, find_node
 from ..runtime.js.pushed import PushedCode
 from ..runtime.loader import load_functions
 from ..runtime.pool import RunnerPool
+from ..runtime.scheduler import Scheduler
 from ..settings import Settings
 from ..storage.embedded import EmbeddedPostgres
 from .app import create_api_app, create_site_app
@@ -176,6 +177,12 @@ async def run_replica(
                 executor.node_pool = RunnerPool(settings.functions, 0, spawner=NodeSpawner(node, settings.runner_memory_mb))
                 await executor.node_pool.open()
                 stack.push_async_callback(executor.node_pool.stop)
+        scheduler = Scheduler(executor, settings.scheduler_parallelism)
+        await scheduler.prepare()
+        scheduler.watch()
+        scheduler.start()
+        stack.push_async_callback(scheduler.stop)
+        database.watched.append(scheduler)
         deployment = Deployment(
             executor, keys, settings.instance_name, settings.redact_logs,
             session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,

@@ -427,3 +427,33 @@ def test_process_env_reads_the_deployments_variables_in_v8_and_node(ts_server):
     assert client.query("envs:named", {"name": "AUTH_DOMAIN"}) == "auth.example"
     assert client.action("nodeTools:fingerprint", {"sid": "s-1"})["webhook"] == "https://symfony.example/hook"
     set_env(SYMFONY_WEBHOOK_URL=None, AUTH_DOMAIN=None)
+
+
+def test_typescript_schedules_runs_and_cancels_jobs(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+    user = "sched-" + str(time.monotonic_ns())
+
+    def delivered() -> list[str]:
+        return [n["text"] for n in client.query("notifications:list", {"userId": user})]
+
+    job_id = client.mutation("scheduling:notifyLater", {"userId": user, "text": "later", "delayMs": 200})
+    job = client.query("scheduling:job", {"id": job_id})
+    assert job["name"] == "scheduling.js:deliver" and job["state"] == {"kind": "pending"}
+    assert job["args"] == [{"userId": user, "text": "later"}]
+    deadline = time.monotonic() + 20
+    while not delivered() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert delivered() == ["later"]
+    assert client.query("scheduling:job", {"id": job_id})["state"] == {"kind": "success"}
+
+    doomed = client.mutation("scheduling:notifyLater", {"userId": user, "text": "never", "delayMs": 1000})
+    client.mutation("scheduling:cancel", {"id": doomed})
+    assert client.query("scheduling:job", {"id": doomed})["state"] == {"kind": "canceled"}
+    from_action = client.action("scheduling:notifyFromAction", {"userId": user, "text": "from an action"})
+    while "from an action" not in delivered() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.query("scheduling:job", {"id": from_action})["state"]["kind"] in ("pending", "success")
+    time.sleep(1.3)
+    assert sorted(delivered()) == ["from an action", "later"]  # the canceled one never ran
+    with pytest.raises(Exception, match="`delayMs` must be non-negative"):
+        client.mutation("scheduling:badDelay")

@@ -8,6 +8,7 @@ schema = define_schema(
         "values": define_table({"value": v.any()}),
         "items": define_table({"tag": v.string(), "rank": v.number(), "note": v.optional(v.string())}).index("by_tag", ["tag"]),
         "notes": define_table({"owner": v.string(), "text": v.string()}).index("by_owner", ["owner"]),
+        "marks": define_table({"tag": v.string(), "by": v.string()}).index("by_tag", ["tag"]),
         "shifts": define_table({"ward": v.string(), "doctor": v.string(), "on_call": v.boolean()}).index("by_ward", ["ward"]),
     }
 )
