@@ -93,6 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Milliseconds a call waits for a slot before it fails with Overloaded (the client retries).", int),
     Setting("scheduler_parallelism", "--scheduler-parallelism", ("CONVEXPY_SCHEDULER_PARALLELISM",), 8,
             "Scheduled functions one replica runs at once (Convex: 8).", int),
+    Setting("scheduled_retention_s", "--scheduled-retention-s", ("CONVEXPY_SCHEDULED_RETENTION_S",), 604800.0,
+            "Seconds finished scheduled jobs stay in _scheduled_functions before they are deleted (Convex: 7 days).", float),
     Setting("commit_batch_max", "--commit-batch-max", ("CONVEXPY_COMMIT_BATCH_MAX",), 128,
             "Most commits written in one PostgreSQL statement (group commit).", int),
     Setting("mutation_retries", "--mutation-retries", ("CONVEXPY_MUTATION_RETRIES",), 8,
@@ -140,6 +142,7 @@ class Settings:
     max_concurrent_actions: int
     function_wait_ms: int
     scheduler_parallelism: int
+    scheduled_retention_s: float
     commit_batch_max: int
     mutation_retries: int
     exclusive_timeout_s: float

@@ -179,8 +179,10 @@ class Scheduler(BackgroundService):
 
     name = "scheduler"
 
-    def __init__(self, executor: "Executor", parallelism: int = 8, poll_s: float = 1.0):
+    def __init__(self, executor: "Executor", parallelism: int = 8, poll_s: float = 1.0, retention_s: float = 7 * 86400):
         super().__init__()
+        self.retention_s = retention_s
+        """Finished jobs are deleted this long after they finished (Convex: 7 days)."""
         self.executor = executor
         self.jobs = ScheduledJobs(executor)
         self.parallelism = parallelism
@@ -226,11 +228,13 @@ class Scheduler(BackgroundService):
 
     async def run(self) -> None:
         recovered_at = 0.0
+        housekeeping_s = min(10 * self.poll_s, max(self.retention_s, 0.1))  # at least as often as jobs expire
         while True:
             try:
-                if time.monotonic() - recovered_at > 10 * self.poll_s:
+                if time.monotonic() - recovered_at > housekeeping_s:
                     recovered_at = time.monotonic()
                     await self._fail_orphaned_actions()
+                    await self._delete_finished()
                 wait_s = await self._start_due()
             except (ConvexpyError, OSError) as exc:
                 logger.warning("the scheduler could not read its jobs (%s); trying again", exc)
@@ -375,6 +379,27 @@ class Scheduler(BackgroundService):
             if owners[owner]:
                 logger.warning("scheduled action %s (%s) was running on a replica that stopped: marked failed", job["_id"], job["name"])
                 await self._finish(job["_id"], "inProgress", {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
+
+    async def _delete_finished(self, batch: int = 1000) -> None:
+        """Delete jobs that finished more than ``retention_s`` ago, a batch per state per round."""
+        table = self.executor.db.catalog.by_name.get(TABLE)
+        if table is None or STATE_INDEX not in table.indexes:
+            return
+        horizon = _now_ms() - self.retention_s * 1000
+
+        async def body(tx: Any) -> int:
+            deleted = 0
+            for kind in ("success", "failed", "canceled"):
+                finished = Query(tx, table, TABLE).with_index(STATE_INDEX, lambda q, kind=kind: q.eq("state.kind", kind))
+                for job in await finished.take(batch):
+                    if job.get("completedTime", horizon) < horizon:
+                        await tx.delete(table, DocumentId.decode(job["_id"]).internal_id)
+                        deleted += 1
+            return deleted
+
+        deleted, _ = await self.executor.db.run_mutation(body)
+        if deleted:
+            logger.info("deleted %d scheduled job(s) finished more than %g s ago", deleted, self.retention_s)
 
     async def _is_gone(self, replica_key: int) -> bool:
         async with self.executor.db.persistence.pool.acquire() as connection:

@@ -177,7 +177,7 @@ async def run_replica(
                 executor.node_pool = RunnerPool(settings.functions, 0, spawner=NodeSpawner(node, settings.runner_memory_mb))
                 await executor.node_pool.open()
                 stack.push_async_callback(executor.node_pool.stop)
-        scheduler = Scheduler(executor, settings.scheduler_parallelism)
+        scheduler = Scheduler(executor, settings.scheduler_parallelism, retention_s=settings.scheduled_retention_s)
         await scheduler.prepare()
         scheduler.watch()
         scheduler.start()

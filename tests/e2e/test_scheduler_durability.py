@@ -93,3 +93,17 @@ def test_an_action_cut_off_by_a_kill_is_marked_failed_and_never_run_again(fresh_
         assert marks(url, "slow") == []  # at most once: it never ran again
     finally:
         server.stop()
+
+
+def test_finished_jobs_are_deleted_after_the_retention(fresh_database, tmp_path):
+    server = _start(fresh_database, tmp_path / "data", FUNCTIONS, None, None, "--scheduled-retention-s", "1")
+    url = server.url
+    try:
+        job_id = httpx.post(url + "/api/mutation", json={"path": "jobs:scheduleMark", "args": {"tag": "kept", "delay": 0}}).json()["value"]
+        deadline = time.monotonic() + 30
+        while httpx.post(url + "/api/query", json={"path": "jobs:job", "args": {"id": job_id}}).json()["value"] is not None:
+            assert time.monotonic() < deadline, "the finished job was never deleted"
+            time.sleep(0.2)
+        assert marks(url, "kept") == ["mutation"]  # its effect stays
+    finally:
+        server.stop()
