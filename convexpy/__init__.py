@@ -7,6 +7,7 @@ The public API for function authors::
 """
 
 from .errors import ConvexError
+from .runtime.cron_specs import cron_jobs
 from .runtime.functions import action, internal_action, internal_mutation, internal_query, mutation, query
 from .runtime.logs import console
 from .schema import define_schema, define_table
@@ -20,6 +21,7 @@ __all__ = [
     "Int64",
     "action",
     "console",
+    "cron_jobs",
     "define_schema",
     "define_table",
     "internal_action",

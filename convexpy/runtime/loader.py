@@ -12,9 +12,11 @@ import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModuleLoadError, SchemaError
 from ..schema import SchemaDefinition
+from .cron_specs import Crons
 from .functions import ConvexFunction
 from .logs import log_print
 from .paths import FunctionPath
@@ -32,6 +34,8 @@ class FunctionRegistry:
     schema: SchemaDefinition | None = None
     pushed: dict[FunctionPath, ConvexFunction] = field(default_factory=dict)
     """The last push's JavaScript functions (``runtime/js/pushed.py``)."""
+    crons: dict[str, Any] = field(default_factory=dict)
+    """The folder's ``crons.py`` specs (``runtime/cron_specs.py``), by identifier."""
     yields_to_push: bool = False
     """The folder has a ``.yield-to-push`` file (the reference app does): a push may define its paths,
     and the pushed functions are served. Otherwise a push defining one of its paths is refused."""
@@ -70,6 +74,7 @@ def load_functions(root: Path) -> FunctionRegistry:
     sys.modules[PACKAGE] = package
 
     registry = FunctionRegistry(yields_to_push=(root / YIELD_MARKER).exists())
+    crons_object = None
     for file in _module_paths(root):
         relative = file.relative_to(root).with_suffix("")
         dotted = ".".join((PACKAGE, *relative.parts))
@@ -86,10 +91,20 @@ def load_functions(root: Path) -> FunctionRegistry:
                 raise SchemaError(f"{file}: `schema` must be the result of define_schema(...)")
             registry.schema = schema
             continue
+        if module_path == "crons":
+            found = getattr(module, "crons", None) or getattr(module, "default", None)
+            if found is not None and not isinstance(found, Crons):
+                raise ModuleLoadError(f"{file}: `crons` must be the result of cron_jobs()")
+            crons_object = found
         for attribute, value in vars(module).items():
             if isinstance(value, ConvexFunction):
                 path = FunctionPath(module_path, attribute)
                 registry.functions[path] = value
                 if value.path is None:
                     value.path = str(path)
+    if crons_object is not None:
+        try:
+            registry.crons = crons_object.specs()
+        except Exception as exc:  # noqa: BLE001 - a bad cron fails the folder's load, with its file
+            raise ModuleLoadError(f"Failed to load {root / 'crons.py'}: {exc}") from exc
     return registry

@@ -109,7 +109,8 @@ class Runner:
             channel.send(request)
         except ChannelClosed:
             raise RunnerDied() from None
-        wall_left = user_time_s if self.wall_clock else user_time_s * BACKSTOP_FACTOR + BACKSTOP_SLACK_S
+        budget = user_time_s if self.wall_clock else user_time_s * BACKSTOP_FACTOR + BACKSTOP_SLACK_S
+        wall_left = budget
         while True:
             started = time.monotonic()
             try:
@@ -120,6 +121,9 @@ class Runner:
             except ChannelClosed:
                 raise RunnerDied() from None
             wall_left -= time.monotonic() - started  # the time spent in syscalls below is not counted
+            if message.get("type") == "loaded":
+                wall_left = budget  # the runner loaded the code first (a push's modules): not the call's time
+                continue
             if message.get("type") == "result":
                 if message.get("timeout"):
                     self.kill()  # it exits after saying so; its state is not to be trusted

@@ -19,14 +19,14 @@ Every replica runs a :class:`Scheduler`, woken by commits that write the table
 - an **action** job is first claimed (``inProgress``, committed), then run,
   then marked ``success`` or ``failed``: at most once. Each claim names its
   replica, which holds a PostgreSQL advisory lock while it lives; a job left
-  ``inProgress`` by a replica that died is marked failed, never run twice.
+  ``inProgress`` by a replica that died is marked failed, never run twice
+  (``runtime/liveness.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -38,6 +38,7 @@ from ..values import json as cjson
 from ..values.ids import DocumentId, try_decode
 from ..values.model import size_of
 from .functions import ConvexFunction, FunctionKind
+from .liveness import ReplicaLiveness
 from .paths import parse_path
 from .query import Query
 
@@ -52,8 +53,6 @@ MAX_PER_TRANSACTION = 1000
 MAX_TOTAL_ARGS_BYTES = 16 * 1024 * 1024
 MAX_OFFSET_MS = 5 * 366 * 24 * 3600 * 1000
 """Convex's limits: jobs per mutation, their arguments together, and how far from now a job may be."""
-LIVENESS_LOCK_CLASS = 0x5343
-"""The first key of the advisory lock each replica holds while it lives (the second is its id)."""
 TRANSIENT_ACTION_ERROR = "Transient error while executing action"
 
 
@@ -179,7 +178,8 @@ class Scheduler(BackgroundService):
 
     name = "scheduler"
 
-    def __init__(self, executor: "Executor", parallelism: int = 8, poll_s: float = 1.0, retention_s: float = 7 * 86400):
+    def __init__(self, executor: "Executor", liveness: ReplicaLiveness, parallelism: int = 8, poll_s: float = 1.0,
+                 retention_s: float = 7 * 86400):
         super().__init__()
         self.retention_s = retention_s
         """Finished jobs are deleted this long after they finished (Convex: 7 days)."""
@@ -188,12 +188,9 @@ class Scheduler(BackgroundService):
         self.parallelism = parallelism
         self.poll_s = poll_s
         """Longest sleep without a commit: jobs come due with time, not only with commits."""
-        self.replica_key = random.randrange(1, 2**31)
-        """This replica's id in the claims it makes; it holds an advisory lock on it while it lives."""
+        self.liveness = liveness
         self._running: dict[str, asyncio.Task] = {}
         self._wake = asyncio.Event()
-        self._liveness: Any = None
-        self._executions = 0
 
     def watch(self) -> None:
         """Wake on every commit that writes jobs (this replica's or, through the commit log, another's)."""
@@ -208,23 +205,14 @@ class Scheduler(BackgroundService):
         database.commit_listeners.append(on_commit)
 
     async def prepare(self) -> None:
-        """The table and its index (a deployment commit on first start), and this replica's liveness lock."""
-        database = self.executor.db
+        """The table and its index (a deployment commit on first start)."""
         await self.jobs.table()
-        await database.schemas.ensure_system_index(TABLE, STATE_INDEX, list(STATE_FIELDS))
-        self._liveness = await database.persistence.pool.acquire()
-        await self._liveness.execute("SELECT pg_advisory_lock($1, $2)", LIVENESS_LOCK_CLASS, self.replica_key)
+        await self.executor.db.schemas.ensure_system_index(TABLE, STATE_INDEX, list(STATE_FIELDS))
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         for task in list(self._running.values()):
             task.cancel()
         await super().stop(timeout_s)
-        if self._liveness is not None:
-            try:
-                await self.executor.db.persistence.pool.release(self._liveness)
-            except Exception:  # noqa: BLE001 - the pool may be closing; the lock goes with the session
-                pass
-            self._liveness = None
 
     async def run(self) -> None:
         recovered_at = 0.0
@@ -327,8 +315,7 @@ class Scheduler(BackgroundService):
     async def _run_action_job(self, job: dict[str, Any], function: ConvexFunction) -> None:
         table = await self.jobs.table()
         internal_id = self._job_id(job)
-        self._executions += 1
-        execution = f"{self.replica_key}:{self._executions}"
+        execution = self.liveness.execution_id()
 
         async def claim(tx: Any) -> bool:
             current = await tx.get(table, internal_id)
@@ -369,14 +356,8 @@ class Scheduler(BackgroundService):
             return
         tx = self.executor.db.begin(writable=False)
         running = await Query(tx, table, TABLE).with_index(STATE_INDEX, lambda q: q.eq("state.kind", "inProgress")).take(1000)
-        owners: dict[int, bool] = {}
         for job in running:
-            owner = int(str(job["state"].get("execution_id", "0:0")).split(":")[0] or 0)
-            if owner == self.replica_key:
-                continue
-            if owner not in owners:
-                owners[owner] = await self._is_gone(owner)
-            if owners[owner]:
+            if await self.liveness.owner_gone(job["state"].get("execution_id")):
                 logger.warning("scheduled action %s (%s) was running on a replica that stopped: marked failed", job["_id"], job["name"])
                 await self._finish(job["_id"], "inProgress", {"kind": "failed", "error": TRANSIENT_ACTION_ERROR})
 
@@ -400,10 +381,3 @@ class Scheduler(BackgroundService):
         deleted, _ = await self.executor.db.run_mutation(body)
         if deleted:
             logger.info("deleted %d scheduled job(s) finished more than %g s ago", deleted, self.retention_s)
-
-    async def _is_gone(self, replica_key: int) -> bool:
-        async with self.executor.db.persistence.pool.acquire() as connection:
-            free = await connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", LIVENESS_LOCK_CLASS, replica_key)
-            if free:
-                await connection.execute("SELECT pg_advisory_unlock($1, $2)", LIVENESS_LOCK_CLASS, replica_key)
-            return bool(free)

@@ -30,9 +30,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import BadRequest, PayloadTooLarge, PushRefused, SchemaError, Unauthenticated
+from ..errors import BadRequest, ConvexpyError, PayloadTooLarge, PushRefused, SchemaError, Unauthenticated
 from ..runtime import environment
 from ..runtime.calls import Deployment
+from ..runtime.cron_specs import spec_from_export
 from ..runtime.js.pushed import PushedCode, PushedModule, function_path, module_hash
 from ..runtime.js.sourcemap import SourceMap, remap
 from ..runtime.pool import RunnerPool
@@ -171,6 +172,12 @@ def build_push_routes(deployment: Deployment, pushed: PushedCode) -> list[Route]
             modules[path].functions = functions
         for path, config in result.value["configs"].items():
             modules[path].config = config
+        crons_config = (modules["crons.js"].config or {}) if "crons.js" in modules else {}
+        for identifier, exported in (crons_config.get("cronSpecs") or {}).items():
+            try:
+                spec_from_export(identifier, exported)
+            except (ConvexpyError, KeyError, TypeError) as error:
+                raise PushRefused(f"Hit an error while pushing: convex/crons.js: cron {identifier!r}: {error}") from None
         conflicts = [str(function_path(path, entry["name"])) for path in function_modules
                      for entry in modules[path].functions if function_path(path, entry["name"]) in executor.registry.functions]
         if conflicts and executor.registry.yields_to_push:

@@ -19,9 +19,11 @@ from ..database import Database
 from ..runtime import environment
 from ..runtime.auth import AdminKeys, load_instance_secret
 from ..runtime.calls import Deployment
+from ..runtime.crons import CronRunner
 from ..runtime.executor import Executor
 from ..runtime.js.node import NodeSpawner, find_node
 from ..runtime.js.pushed import PushedCode
+from ..runtime.liveness import ReplicaLiveness
 from ..runtime.loader import load_functions
 from ..runtime.pool import RunnerPool
 from ..runtime.scheduler import Scheduler
@@ -177,12 +179,17 @@ async def run_replica(
                 executor.node_pool = RunnerPool(settings.functions, 0, spawner=NodeSpawner(node, settings.runner_memory_mb))
                 await executor.node_pool.open()
                 stack.push_async_callback(executor.node_pool.stop)
-        scheduler = Scheduler(executor, settings.scheduler_parallelism, retention_s=settings.scheduled_retention_s)
-        await scheduler.prepare()
-        scheduler.watch()
-        scheduler.start()
-        stack.push_async_callback(scheduler.stop)
-        database.watched.append(scheduler)
+        liveness = ReplicaLiveness(database.persistence.pool)
+        await liveness.hold()
+        stack.push_async_callback(liveness.release)
+        scheduler = Scheduler(executor, liveness, settings.scheduler_parallelism, retention_s=settings.scheduled_retention_s)
+        crons = CronRunner(executor, liveness, settings.scheduler_parallelism)
+        for service in (scheduler, crons):
+            await service.prepare()
+            service.watch()
+            service.start()
+            stack.push_async_callback(service.stop)
+            database.watched.append(service)
         deployment = Deployment(
             executor, keys, settings.instance_name, settings.redact_logs,
             session_outbox_bytes=int(settings.session_outbox_mb * 1024 * 1024), session_max_queries=settings.session_max_queries,

@@ -457,3 +457,16 @@ def test_typescript_schedules_runs_and_cancels_jobs(ts_server):
     assert sorted(delivered()) == ["from an action", "later"]  # the canceled one never ran
     with pytest.raises(Exception, match="`delayMs` must be non-negative"):
         client.mutation("scheduling:badDelay")
+
+
+def test_crons_ts_is_registered_by_the_push_and_its_interval_runs_at_once(ts_server):
+    client = ConvexHttpClient(ts_server.url)
+
+    def cleanup() -> list:
+        return next(cron for cron in client.query("scheduling:crons") if cron[0] == "presence cleanup")
+
+    assert cleanup()[1:3] == ["presence.js:heartbeat", {"type": "interval", "seconds": 300}]
+    deadline = time.monotonic() + 20
+    while cleanup()[3] is None and time.monotonic() < deadline:  # an interval's first run is at the push
+        time.sleep(0.1)
+    assert cleanup()[3] == "success"

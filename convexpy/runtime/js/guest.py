@@ -96,10 +96,13 @@ class JsGuest:
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
         js = request["js"]
         args_json = orjson.dumps([request["args"]]).decode()
+        fresh = js["push"] not in self._isolates
         try:
             isolate = self.isolate(js["push"])
         except errors.ModuleLoadError as error:  # the push's code, not the runner, is broken: a function error
             return {"type": "result", "ok": False, "message": f"Uncaught Error: {error}\n", "logLines": []}
+        if fresh:  # rewriting and compiling the push took a while: the host's wall-clock backstop starts again
+            self._channel.send({"type": "loaded"})
         if self._watchdog is None:
             self._watchdog = CpuWatchdog(self._channel)
         self._watchdog.arm(request["userTimeS"])

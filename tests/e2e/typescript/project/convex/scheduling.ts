@@ -43,3 +43,9 @@ export const badDelay = mutation({
   args: {},
   handler: async (ctx) => await ctx.scheduler.runAfter(-1, internal.scheduling.deliver, { userId: "x", text: "x" }),
 });
+
+export const crons = query({
+  args: {},
+  handler: async (ctx) =>
+    (await ctx.db.system.query("_cron_jobs" as any).collect()).map((cron: any) => [cron.name, cron.cronSpec.udfPath, cron.cronSpec.cronSchedule, cron.lastRun?.status ?? null]),
+});
