@@ -1,4 +1,4 @@
-"""The ``convexpy`` command: ``serve``, ``admin-key`` and ``env``."""
+"""The ``convexpy`` command: ``serve``, ``dev``, ``admin-key`` and ``env``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from .settings import add_arguments, resolve
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convexpy", description="A self-hosted backend that speaks the Convex protocol.")
     parser.add_argument("--version", action="version", version=f"convexpy {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,admin-key,env}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,dev,admin-key,env}")
     serve = commands.add_parser("serve", help="Run the deployment (API port and site port).")
     add_arguments(serve)
+    dev = commands.add_parser("dev", help="Like serve, and reload the functions folder when one of its files changes.")
+    add_arguments(dev)
     key = commands.add_parser("admin-key", help="Print the admin key for this data folder (or INSTANCE_SECRET).")
     add_arguments(key, ("data_dir", "instance_name", "instance_secret"))
     env = commands.add_parser("env", help="List, get, set or remove the deployment's environment variables (as `npx convex env`).")
@@ -54,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     from .server.supervisor import supervise
 
     try:
-        if settings.workers > 1:
+        if args.command == "dev":
+            eventloop.run(serve(settings, dev=True))  # one process: the one that reloads
+        elif settings.workers > 1:
             supervise(settings)
         else:
             eventloop.run(serve(settings))

@@ -218,6 +218,8 @@ class Executor:
         """Node.js runners for the actions of "use node" modules; None where there is no ``node``."""
         self.pushed: PushedCode | None = None
         """The last push's JavaScript (``npx convex deploy``), if this deployment serves pushes."""
+        self.code_generation = 0
+        """Bumped when the functions folder is loaded again (``convexpy dev``)."""
         self.scheduled = ScheduledJobs(self)
         """``ctx.scheduler``'s host side, for both languages (the jobs run in ``runtime/scheduler.py``)."""
         settings = settings or Settings.defaults()
@@ -488,6 +490,11 @@ class Executor:
             except Exception as exc:  # noqa: BLE001
                 return self._failure(exc, logs.lines)
         return Outcome(True, value, log_lines=logs.lines)
+
+    @property
+    def code_version(self) -> tuple[int, int]:
+        """Changes whenever the served code does (a push, a reload): cached answers of older code are stale."""
+        return (self.pushed.version if self.pushed is not None else 0, self.code_generation)
 
     async def refresh_code(self) -> None:
         """Serve the latest push (cheap when no commit wrote one since the last call)."""

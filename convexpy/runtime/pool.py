@@ -219,6 +219,12 @@ class Zygote:
             self.process.kill()
             await self.process.wait()
 
+    async def restart(self) -> None:
+        """A new zygote importing the folder as it is now; a fork waits for it (the same lock)."""
+        async with self._lock:
+            await self.stop()
+            await self.start()
+
 
 def _error_reply(exc: BaseException) -> dict[str, Any]:
     """A syscall's failure as the runner re-raises it (same class, same text, same data)."""
@@ -236,6 +242,8 @@ class Spawner(Protocol):
     async def fork(self) -> Runner: ...
 
     async def stop(self) -> None: ...
+
+    async def restart(self) -> None: ...
 
 
 class RunnerPool:
@@ -322,3 +330,14 @@ class RunnerPool:
             self._drop(runner)
         self._idle.clear()
         await self._spawner.stop()
+
+    async def reload(self) -> None:
+        """Serve the functions folder as it is now (``convexpy dev``): a new zygote imports it, and
+        every runner of the old one goes (a call running on one fails as a runner death: queries
+        and mutations run again on a new runner)."""
+        for runner in list(self._all):
+            self._drop(runner)
+        self._idle.clear()
+        await self._spawner.restart()
+        for _ in range(self.warm):
+            self._idle.append(await self._fork())

@@ -195,10 +195,9 @@ def build_routes(deployment: Deployment) -> list[Route]:
         cache_key = None
         if expected is FunctionKind.QUERY and snapshot_ts is None:
             # Arguments decoded first: their nesting is bounded, so encoding the key cannot fail.
-            code_version = 0
             if executor.pushed is not None:
                 await executor.pushed.refresh()
-                code_version = executor.pushed.version  # a push replaces the code: older answers are not served
+            code_version = executor.code_version  # a push or a reload replaces the code: older answers are not served
             cache_key = (function_path, orjson.dumps(raw_args, option=orjson.OPT_SORT_KEYS), fmt, identity.admin, code_version)
             stored = query_cache.get(cache_key)
             if stored is not None:

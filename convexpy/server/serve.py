@@ -149,10 +149,11 @@ def tune_garbage_collector() -> None:
 
 async def run_replica(
     settings: Settings, dsn: str, *, sockets: tuple[socket.socket, socket.socket] | None = None, quiet: bool = False,
-    embedded: EmbeddedPostgres | None = None,
+    embedded: EmbeddedPostgres | None = None, dev: bool = False,
 ) -> None:
     """Serve one replica on ``dsn`` until SIGINT/SIGTERM: on its own ports, or on ``sockets``
-    (API, site) inherited from a supervisor. ``embedded``: the cluster this process owns and watches."""
+    (API, site) inherited from a supervisor. ``embedded``: the cluster this process owns and watches.
+    ``dev``: reload the functions folder when it changes (``convexpy dev``)."""
     keys = AdminKeys(settings.instance_name, load_instance_secret(settings.data_dir, settings.instance_secret))
     registry = load_functions(settings.functions)
     async with AsyncExitStack() as stack:
@@ -215,16 +216,23 @@ async def run_replica(
         tune_garbage_collector()
         if not quiet:
             announce(settings, keys, len(registry.functions))
+        if dev:
+            from .dev import start_watching  # watchfiles only where it is used
+
+            on_reload = executor.pushed.on_change if executor.pushed is not None else []
+            watcher = start_watching(executor, settings.functions, on_reload, stop)
+            stack.push_async_callback(lambda: asyncio.wait([watcher], timeout=5))
         await stop.wait()
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve(settings: Settings) -> None:
-    """``convexpy serve`` with one process: the database (embedded if no URL) and one replica."""
+async def serve(settings: Settings, dev: bool = False) -> None:
+    """``convexpy serve`` with one process: the database (embedded if no URL) and one replica
+    (``dev``: ``convexpy dev``, reloading the functions folder when it changes)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     load_instance_secret(settings.data_dir, settings.instance_secret)
     async with AsyncExitStack() as stack:
         prepared = await prepare_database(settings, stack)
-        await run_replica(settings, prepared.dsn, embedded=prepared.embedded)
+        await run_replica(settings, prepared.dsn, embedded=prepared.embedded, dev=dev)

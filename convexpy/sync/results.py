@@ -3,8 +3,8 @@
 When a commit invalidates a query that many clients watch, each of them
 re-runs it at the same new ts. A result that never read ``ctx.auth`` is the
 same for all of them, so it is computed once per ``(path, args, journal, ts)``
-(and admin bit: an admin may reach internal functions that others may not)
-and handed to every waiter. Entries older than the newest ts are dropped.
+(and admin bit: an admin may reach internal functions that others may not; and
+code version: a reload re-runs queries at the same ts) and handed to every waiter. Entries older than the newest ts are dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..runtime.calls import decode_args_or_outcome
 from ..runtime.executor import Executor, Identity, Outcome
 from ..runtime.functions import FunctionKind
 
-Key = tuple[str, bytes, "str | None", int, bool]
+Key = tuple[str, bytes, "str | None", int, bool, Any]
 
 
 class SharedResults:
@@ -33,7 +33,7 @@ class SharedResults:
         """Run query ``path`` with encoded-JSON ``args`` at ``ts``, sharing identity-free results."""
         # Admins may see internal functions, so what a path resolves to depends on the admin bit.
         try:
-            key = (path, orjson.dumps(args, option=orjson.OPT_SORT_KEYS), journal, ts, identity.admin)
+            key = (path, orjson.dumps(args, option=orjson.OPT_SORT_KEYS), journal, ts, identity.admin, self.executor.code_version)
         except TypeError:  # nested past what orjson encodes: decoding refuses it, nothing to share
             return await self._run(path, args, identity, journal, ts)
         if ts > self._newest_ts:

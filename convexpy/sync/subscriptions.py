@@ -35,6 +35,10 @@ class Subscription:
         self.valid = False
 
 
+NO_READS = -1
+"""Where subscriptions that read no index are kept: no commit touches them, a code change does."""
+
+
 class SubscriptionManager:
     def __init__(self, database: Database):
         self.database = database
@@ -53,7 +57,7 @@ class SubscriptionManager:
             subscription.valid = False
             on_invalidate()
             return subscription
-        for index_id in read_set.intervals:
+        for index_id in read_set.intervals or (NO_READS,):
             self._by_index.setdefault(index_id, set()).add(subscription)
         subscription._registered = True
         self.count += 1
@@ -64,7 +68,7 @@ class SubscriptionManager:
             return
         subscription._registered = False
         self.count -= 1
-        for index_id in subscription.read_set.intervals:
+        for index_id in subscription.read_set.intervals or (NO_READS,):
             subs = self._by_index.get(index_id)
             if subs is not None:
                 subs.discard(subscription)

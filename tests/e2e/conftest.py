@@ -75,14 +75,16 @@ class RunningServer:
 
 
 def _start(
-    database_url: str | None, data_dir: Path, functions: Path, port: int | None = None, site_port: int | None = None, *extra: str
+    database_url: str | None, data_dir: Path, functions: Path, port: int | None = None, site_port: int | None = None, *extra: str,
+    command: str = "serve",
 ) -> RunningServer:
-    """Start ``convexpy serve`` (on the embedded PostgreSQL in ``data_dir`` if ``database_url`` is None)."""
+    """Start ``convexpy serve`` (or ``command``: ``dev``) on the embedded PostgreSQL in ``data_dir`` if
+    ``database_url`` is None."""
     port, site_port = port or free_port(), site_port or free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     database = ["--database-url", database_url] if database_url is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "convexpy", "serve", "--functions", str(functions), "--port", str(port),
+        [sys.executable, "-m", "convexpy", command, "--functions", str(functions), "--port", str(port),
          "--site-port", str(site_port), "--data-dir", str(data_dir), *database,
          "--host", "127.0.0.1", "--log-level", "warning", *extra],
         stdout=subprocess.PIPE,

@@ -44,7 +44,7 @@ def test_each_failed_request_is_one_info_line_with_its_code(tmp_path, server_dat
 
 def test_help_shows_only_the_users_commands():
     shown = subprocess.run([sys.executable, "-m", "convexpy", "--help"], capture_output=True, text=True, timeout=30).stdout
-    assert "{serve,admin-key,env}" in shown
+    assert "{serve,dev,admin-key,env}" in shown
     assert "worker" not in shown and "SUPPRESS" not in shown
 
 
