@@ -7,6 +7,9 @@ Usage: python bench/baseline_server.py <dsn> <port>
     POST /api/query     {"path": "bench:getBySid", "args": {"sid"}}       one indexed SELECT
                         {"path": "bench:page", "args": {"after", "count"}}  keyset page of baseline_small
     POST /api/mutation  {"path": "bench:post", "args": {"channel", "n"}}    INSERT (two indexes)
+                        {"path": "bench:scheduleWork", "args": {"n"}}      INSERT a job; JOB_WORKERS workers take
+                                                                            them with FOR UPDATE SKIP LOCKED, mark
+                                                                            them done and INSERT the work's row
                         {"path": "bench:postNotify", ...}                   INSERT + NOTIFY, one transaction
                         {"path": "bench:transfer", "args": {"from", "to", "amount", "key"}}
                                                                             lock both, UPDATE both, ledger INSERT
@@ -42,7 +45,13 @@ CREATE INDEX IF NOT EXISTS baseline_events_channel ON baseline_events (channel);
 CREATE TABLE IF NOT EXISTS baseline_accounts (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS baseline_transfers (key TEXT PRIMARY KEY, src TEXT NOT NULL, dst TEXT NOT NULL, amount BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS baseline_small (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, label TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS baseline_jobs (id BIGSERIAL PRIMARY KEY, n BIGINT NOT NULL, scheduled_at DOUBLE PRECISION NOT NULL,
+                                          done BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX IF NOT EXISTS baseline_jobs_pending ON baseline_jobs (id) WHERE NOT done;
+CREATE TABLE IF NOT EXISTS baseline_done (n BIGINT NOT NULL, scheduled_at DOUBLE PRECISION NOT NULL, ran_at DOUBLE PRECISION NOT NULL);
 """
+JOB_WORKERS = 8
+"""As many as convexpy's scheduler runs at once (Convex's 8)."""
 
 
 async def create_tables(connection: asyncpg.Connection) -> None:
@@ -71,9 +80,25 @@ class Baseline:
         self.pool = await asyncpg.create_pool(self.dsn, min_size=4, max_size=16, reset=_no_reset)
         self.listener = await asyncpg.connect(self.dsn)
         await self.listener.add_listener("baseline_events", self._relay)
+        workers = [asyncio.create_task(self._job_worker()) for _ in range(JOB_WORKERS)]
         yield
+        for worker in workers:
+            worker.cancel()
         await self.listener.close()
         await self.pool.close()
+
+    async def _job_worker(self) -> None:
+        """The bare job queue: take the oldest pending job, skipping locked ones, run it, mark it done."""
+        while True:
+            async with self.pool.acquire() as connection, connection.transaction():
+                job = await connection.fetchrow("SELECT id, n, scheduled_at FROM baseline_jobs WHERE NOT done ORDER BY id "
+                                                "FOR UPDATE SKIP LOCKED LIMIT 1")
+                if job is not None:
+                    await connection.execute("UPDATE baseline_jobs SET done = true WHERE id = $1", job["id"])
+                    await connection.execute("INSERT INTO baseline_done VALUES ($1, $2, $3)", job["n"], job["scheduled_at"],
+                                             time.time() * 1000)
+            if job is None:
+                await asyncio.sleep(0.002)
 
     def _relay(self, connection, pid, channel, payload: str) -> None:
         for socket in list(self.sockets):
@@ -82,6 +107,12 @@ class Baseline:
     async def query(self, request: Request) -> Response:
         body = orjson.loads(await request.body())
         args = body["args"]
+        if body.get("path") == "bench:doneStats":
+            row = await self.pool.fetchrow(
+                "SELECT count(*) AS count, max(ran_at) - min(scheduled_at) AS span, "
+                "percentile_disc(0.5) WITHIN GROUP (ORDER BY ran_at - scheduled_at) AS p50, "
+                "percentile_disc(0.99) WITHIN GROUP (ORDER BY ran_at - scheduled_at) AS p99 FROM baseline_done")
+            return _ok({"count": row["count"], "spanMs": row["span"], "p50": row["p50"], "p99": row["p99"]})
         if body.get("path") == "bench:page":
             rows = await self.pool.fetch("SELECT id, n, label FROM baseline_small WHERE id > $1 ORDER BY id LIMIT $2",
                                          args["after"], args["count"])
@@ -102,6 +133,9 @@ class Baseline:
                     "WHERE id IN ($1, $2)", args["from"], args["to"], args["amount"])
                 await connection.execute("INSERT INTO baseline_transfers VALUES ($1, $2, $3, $4)",
                                          args["key"], args["from"], args["to"], args["amount"])
+            return _ok(None)
+        if path == "bench:scheduleWork":
+            await self.pool.execute("INSERT INTO baseline_jobs (n, scheduled_at) VALUES ($1, $2)", args["n"], time.time() * 1000)
             return _ok(None)
         id_ = uuid.uuid4().hex
         insert = "INSERT INTO baseline_events VALUES ($1, $2, $3, $4)"

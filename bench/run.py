@@ -5,7 +5,8 @@ Usage: scripts/bench [--quick] [--only 1 3 ...] [--seconds 10]
        (scripts/bench installs what is needed, then runs this file)
 
 Workloads (see each module): 1 by_sid.py, 2 inserts.py, 3 transfers.py, 4 insert_to_observed.py,
-5 idle_sessions.py, 6 big_table.py, 7 noisy_neighbour.py, 8 runner_costs.py. --quick shrinks them
+5 idle_sessions.py, 6 big_table.py, 7 noisy_neighbour.py, 8 runner_costs.py, 9 scheduler_throughput.py.
+--quick shrinks them
 (a smoke run, not figures to quote).
 """
 
@@ -26,6 +27,7 @@ import insert_to_observed
 import inserts
 import noisy_neighbour
 import runner_costs
+import scheduler_throughput
 import transfers
 from harness import Row, table
 
@@ -43,7 +45,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs (smoke test)")
-    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 9), metavar="N", help="run only these workloads")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 10), metavar="N", help="run only these workloads")
     parser.add_argument("--seconds", type=float, help="seconds per measured run (default 10, quick 2)")
     options = parser.parse_args()
     seconds = options.seconds or (2.0 if options.quick else 10.0)
@@ -56,6 +58,7 @@ def main() -> None:
         6: lambda: big_table.run(documents=50_000 if options.quick else 1_000_000),
         7: lambda: noisy_neighbour.run(documents=10_000 if options.quick else 100_000, seconds=seconds),
         8: lambda: runner_costs.run(seconds=seconds / 2),
+        9: lambda: scheduler_throughput.run(jobs=1_000 if options.quick else 10_000),
     }
     started = time.monotonic()
     rows: list[Row] = []

@@ -2,7 +2,7 @@
 
 import time
 
-from convexpy import mutation, query, v
+from convexpy import internal_mutation, mutation, query, v
 
 
 @mutation(args={"channel": v.string(), "n": v.number()})
@@ -103,3 +103,25 @@ async def getBySidUncached(ctx, args):
     """getBySid with a ``nonce`` that keeps each call out of the response cache: every call runs
     the function (its index read stays cached), workload 8."""
     return await ctx.db.query("services").with_index("by_sid", lambda q: q.eq("sid", args["sid"])).unique()
+
+
+@mutation(args={"n": v.number()})
+async def scheduleWork(ctx, args):
+    """Workload 9: one job scheduled to run at once."""
+    await ctx.scheduler.run_after(0, "bench:work", {"n": args["n"], "scheduledAt": time.time() * 1000})
+
+
+@internal_mutation(args={"n": v.number(), "scheduledAt": v.number()})
+async def work(ctx, args):
+    await ctx.db.insert("done", {"n": args["n"], "scheduledAt": args["scheduledAt"], "ranAt": time.time() * 1000})
+
+
+@query(args={})
+async def doneStats(ctx, args):
+    """Jobs done, the span from the first schedule to the last run, and the lag's p50/p99 (ms)."""
+    done = await ctx.db.query("done").collect()
+    if not done:
+        return {"count": 0}
+    lags = sorted(job["ranAt"] - job["scheduledAt"] for job in done)
+    span = max(job["ranAt"] for job in done) - min(job["scheduledAt"] for job in done)
+    return {"count": len(done), "spanMs": span, "p50": lags[len(lags) // 2], "p99": lags[min(len(lags) - 1, int(len(lags) * 0.99))]}

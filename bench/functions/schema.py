@@ -7,5 +7,6 @@ schema = define_schema(
         "accounts": define_table({"name": v.string(), "balance": v.number()}).index("by_name", ["name"]),
         "transfers": define_table({"key": v.string(), "from": v.string(), "to": v.string(), "amount": v.number()}),
         "small": define_table({"n": v.number(), "label": v.string()}),
+        "done": define_table({"n": v.number(), "scheduledAt": v.number(), "ranAt": v.number()}),
     }
 )

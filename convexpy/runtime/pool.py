@@ -27,6 +27,7 @@ timed, limited and killed from outside, which a thread cannot.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -42,6 +43,7 @@ from ..errors import ConvexError, FunctionError
 from ..values import json as cjson
 from .channel import ChannelClosed, HostChannel
 
+logger = logging.getLogger(__name__)
 RERUNS = 2
 """Times a query is run again after its runner died under it (a mutation is retried as a conflict)."""
 IDLE_S = 30.0
@@ -116,6 +118,8 @@ class Runner:
             try:
                 message = await channel.receive(max(wall_left, 0.001))
             except TimeoutError:
+                logger.warning("runner %d gave no answer for %.1f s of wall time outside syscalls (a call limited to "
+                               "%g s): killed", self.pid, budget, user_time_s)
                 self.kill()
                 raise UserTimeout(user_time_s) from None
             except ChannelClosed:

@@ -124,6 +124,10 @@ class Isolate:
     def close(self) -> None:
         self._context.leave()
 
+    def preload(self, path: str) -> None:
+        """Evaluate ``path`` and its imports now (a failure surfaces in the call that needs it)."""
+        self._entry.preload(path)
+
     def analyze(self, path: str) -> list[dict[str, Any]]:
         """The functions ``path`` exports: name, udfType, visibility, args and returns validator JSON."""
         return self._answer(path, self._entry.analyze(path))["functions"]

@@ -817,7 +817,9 @@
     }
     return parts.join("/");
   }
+  const loadErrors = new Map();  // a module that threw as it loaded throws the same error on every import
   function load(path) {
+    if (loadErrors.has(path)) throw loadErrors.get(path);
     const existing = namespaces.get(path);
     if (existing !== undefined) return existing;
     const factory = factories.get(path);
@@ -842,7 +844,12 @@
         return Promise.reject(error);
       }
     };
-    factory((specifier) => load(resolve(path, specifier)), dynamicImport, { url: `convex:/${path}` }, define);
+    try {
+      factory((specifier) => load(resolve(path, specifier)), dynamicImport, { url: `convex:/${path}` }, define);
+    } catch (error) {
+      loadErrors.set(path, error);
+      throw error;
+    }
     return namespace;
   }
 
@@ -853,6 +860,15 @@
   const entry = {
     register(path, factory) {
       factories.set(path, factory);
+    },
+    // Evaluate a module (and its imports) ahead of a call, so that loading is not the call's time;
+    // an error is kept and thrown by the call that imports it.
+    preload(path) {
+      try {
+        load(path);
+      } catch (error) {
+        // recorded in loadErrors
+      }
     },
     // The exports of every function module, as the reference backend's analysis sees them.
     // Answers {ok, functions} or {ok: false, message}: a module that throws as it loads is the
