@@ -243,6 +243,17 @@ class Database:
         for name, number in SYSTEM_TABLES.items():
             await self.ensure_table(name, number)
 
+    def on_table_write(self, number: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every commit (this replica's, or another's through the commit log)
+        that writes the table ``number``, and after a resync (when any table may have changed)."""
+
+        def on_commit(ts: int, written: Any) -> None:
+            table = self.catalog.by_number.get(number)
+            if written is None or table is None or any(index.id in written.by_index for index in table.maintained()):
+                callback()
+
+        self.commit_listeners.append(on_commit)
+
     async def ensure_table(self, name: str, number: int | None = None) -> Table:
         """The table ``name``, created with its system indexes on first use (``number``: reserved)."""
         table = self.catalog.by_name.get(name)

@@ -111,15 +111,7 @@ class CronRunner(BackgroundService):
 
     def watch(self) -> None:
         """Wake on commits that write crons; register again after every push."""
-        number = SYSTEM_TABLES[TABLE]
-        database = self.executor.db
-
-        def on_commit(ts: int, written: Any) -> None:
-            table = database.catalog.by_number.get(number)
-            if written is None or table is None or any(index.id in written.by_index for index in table.maintained()):
-                self._wake.set()
-
-        database.commit_listeners.append(on_commit)
+        self.executor.db.on_table_write(SYSTEM_TABLES[TABLE], self._wake.set)
         if self.executor.pushed is not None:
             self.executor.pushed.on_change.append(self._push_changed)
 

@@ -194,15 +194,7 @@ class Scheduler(BackgroundService):
 
     def watch(self) -> None:
         """Wake on every commit that writes jobs (this replica's or, through the commit log, another's)."""
-        number = SYSTEM_TABLES[TABLE]
-        database = self.executor.db
-
-        def on_commit(ts: int, written: Any) -> None:
-            table = database.catalog.by_number.get(number)
-            if written is None or table is None or any(index.id in written.by_index for index in table.maintained()):
-                self._wake.set()
-
-        database.commit_listeners.append(on_commit)
+        self.executor.db.on_table_write(SYSTEM_TABLES[TABLE], self._wake.set)
 
     async def prepare(self) -> None:
         """The table and its index (a deployment commit on first start)."""

@@ -165,16 +165,13 @@ class PushedCode:
 
     def watch(self) -> None:
         """Reload after every commit that writes ``_modules`` (this replica's or another's)."""
-        number = SYSTEM_TABLES[MODULES_TABLE]
 
-        def on_commit(ts: int, written: Any) -> None:
-            table = self.database.catalog.by_number.get(number)
-            if written is None or table is None or any(index.id in written.by_index for index in table.maintained()):
-                self._stale = True
-                for callback in self.on_change:
-                    callback()
+        def changed() -> None:
+            self._stale = True
+            for callback in self.on_change:
+                callback()
 
-        self.database.commit_listeners.append(on_commit)
+        self.database.on_table_write(SYSTEM_TABLES[MODULES_TABLE], changed)
 
     async def refresh(self) -> None:
         """Reload if a commit wrote ``_modules`` since the last load (cheap when nothing did)."""
